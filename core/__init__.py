@@ -1,0 +1,1 @@
+"""GateLab core: recurrent units, exact gate traces, training, data. Never imports streamlit."""

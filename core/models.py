@@ -1,0 +1,122 @@
+"""GateLab's models: one recurrent layer (tanh RNN, GRU or LSTM) and a linear read-out
+to 88 independent sigmoid outputs, the keys of the next frame.
+
+Two variants of each unit:
+- ``torch`` (default): PyTorch's equations; trains with the fused ``nn.RNN``/``nn.GRU``/
+  ``nn.LSTM``. ``model.rnn.state_dict()`` loads into a plain ``nn.GRU(88, H, batch_first=True)``.
+- ``paper``: the equations printed in Chung et al. 2014 (``core.cells``). The tanh RNN's
+  equation is the same in both, so its paper variant is the fused ``nn.RNN``.
+
+Sizes: by a parameter budget (``units_for_budget``) or directly (the paper's Table 1:
+tanh 100, GRU 46, LSTM 36). ``count_parameters`` gives the exact count by formula, and a
+test checks it against ``sum(p.numel())``.
+"""
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from core.cells import PaperGRU, PaperLSTM
+
+N_KEYS = 88
+ARCHS = ("tanh", "gru", "lstm")
+VARIANTS = ("torch", "paper")
+PAPER_UNITS = {"tanh": 100, "gru": 46, "lstm": 36}  # the paper's Table 1
+DEFAULT_BUDGET = 20_000  # the paper's ~20k parameters
+
+# name -> (gate-block count in the recurrent weights, constructor per variant)
+_LAYERS = {
+    "tanh": (1, {"torch": lambda d, h: nn.RNN(d, h, nonlinearity="tanh", batch_first=True),
+                 "paper": lambda d, h: nn.RNN(d, h, nonlinearity="tanh", batch_first=True)}),
+    "gru": (3, {"torch": lambda d, h: nn.GRU(d, h, batch_first=True),
+                "paper": PaperGRU}),
+    "lstm": (4, {"torch": lambda d, h: nn.LSTM(d, h, batch_first=True),
+                 "paper": PaperLSTM}),
+}
+
+
+def count_parameters(arch: str, units: int, variant: str = "torch", keys: int = N_KEYS) -> int:
+    """Exact parameter count of a model: recurrent layer + read-out.
+
+    Recurrent layer: G blocks of (W: H x D, U: H x H, two biases of H); the paper LSTM adds
+    3H peephole weights. Read-out: H x 88 weights + 88 biases.
+    """
+    blocks = _LAYERS[arch][0]
+    H, D = units, keys
+    recurrent = blocks * (H * D + H * H + 2 * H)
+    if arch == "lstm" and variant == "paper":
+        recurrent += 3 * H
+    return recurrent + H * keys + keys
+
+
+def units_for_budget(arch: str, budget: int = DEFAULT_BUDGET, variant: str = "torch") -> int:
+    """The unit count whose parameter count is closest to ``budget`` (ties: fewer units)."""
+    best = min(range(1, 2049), key=lambda h: (abs(count_parameters(arch, h, variant) - budget), h))
+    return best
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model is, enough to rebuild it: architecture, variant and width."""
+    arch: str = "gru"        # tanh | gru | lstm
+    variant: str = "torch"   # torch (PyTorch's equations) | paper (the paper's)
+    units: int = 46          # hidden units H
+
+    def __post_init__(self):
+        if self.arch not in ARCHS:
+            raise ValueError(f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHS)}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
+        if not 1 <= int(self.units) <= 4096:
+            raise ValueError(f"units must be between 1 and 4096, got {self.units}")
+
+    @property
+    def n_params(self) -> int:
+        return count_parameters(self.arch, self.units, self.variant)
+
+
+class RecurrentModel(nn.Module):
+    """One recurrent layer + linear read-out to 88 key logits.
+
+    ``forward(x)``: x (B, T, 88) inputs -> logits (B, T, 88). Inputs are the frames shifted
+    right by one with a silent first frame (``core.train.shift_inputs``), so output step t
+    has read frames 0..t-1 and predicts frame t.
+    """
+
+    def __init__(self, spec: ModelSpec):
+        super().__init__()
+        self.spec = spec
+        self.rnn = _LAYERS[spec.arch][1][spec.variant](N_KEYS, spec.units)
+        self.out = nn.Linear(spec.units, N_KEYS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.rnn(x)       # (B, T, H)
+        return self.out(h)       # (B, T, 88)
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden states h (B, T, H) of the recurrent layer for inputs x (B, T, 88)."""
+        return self.rnn(x)[0]
+
+    def step(self, x_t: torch.Tensor, state=None):
+        """One time step for sampling: x_t (B, 88) -> (logits (B, 88), new state)."""
+        h, state = self.rnn(x_t.unsqueeze(1), state)
+        return self.out(h[:, 0]), state
+
+
+def build_model(arch: str = "gru", variant: str = "torch", units: int | None = None,
+                budget: int | None = None, seed: int | None = None) -> RecurrentModel:
+    """A fresh model; width from ``units``, else from ``budget``, else the paper's size."""
+    if units is None:
+        units = units_for_budget(arch, budget, variant) if budget else PAPER_UNITS[arch]
+    if seed is not None:
+        torch.manual_seed(seed)
+    return RecurrentModel(ModelSpec(arch, variant, int(units)))
+
+
+def resolve_device(name: str = "cpu") -> torch.device:
+    """``cpu`` (default), ``cuda`` (error if absent) or ``auto`` (CUDA when available)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("CUDA was asked for but no CUDA device is available; use --device cpu")
+    return torch.device(name)
