@@ -1,0 +1,78 @@
+"""Checkpoints: weights + settings + metrics history in one file, read without unpickling code.
+
+A checkpoint is a plain dict of tensors, numbers and strings saved with ``torch.save``;
+``load`` reads it with ``torch.load(weights_only=True)``, which refuses anything else, then
+checks that it is a GateLab checkpoint whose weights fit the model its settings describe.
+"""
+import io
+import os
+from pathlib import Path
+
+import torch
+
+from core.models import ModelSpec, RecurrentModel
+from core.train import Settings
+
+FORMAT = "gatelab-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable GateLab checkpoint; the message says why."""
+
+
+def save(path: str | os.PathLike, model: RecurrentModel, settings: Settings,
+         history: list | None = None, metrics: dict | None = None) -> Path:
+    """Write a checkpoint atomically (a temporary file renamed into place)."""
+    spec = model.spec
+    payload = {
+        "format": FORMAT, "version": VERSION,
+        "spec": {"arch": spec.arch, "variant": spec.variant, "units": spec.units},
+        "settings": settings.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "history": history or [], "metrics": metrics or {},
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load(source: str | os.PathLike | bytes, device: str = "cpu") -> tuple[RecurrentModel, dict]:
+    """Read a checkpoint from a path or bytes -> (model, payload). Raises CheckpointError."""
+    name = "the uploaded file" if isinstance(source, bytes) else str(source)
+    try:
+        stream = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
+        with stream:
+            payload = torch.load(stream, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{name}: no such file") from None
+    except Exception as e:  # truncated zip, random bytes, a pickle with code in it ...
+        raise CheckpointError(f"{name} is not a readable GateLab checkpoint "
+                              f"(damaged, truncated, or another kind of file): {type(e).__name__}") from None
+    return _model_from_payload(payload, name).to(device), payload
+
+
+def _model_from_payload(payload, name: str) -> RecurrentModel:
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{name} is a PyTorch file but not a GateLab checkpoint")
+    if payload.get("version") != VERSION:
+        raise CheckpointError(f"{name} has checkpoint version {payload.get('version')!r}; "
+                              f"this GateLab reads version {VERSION}")
+    try:
+        spec = ModelSpec(**payload["spec"])
+        Settings.from_dict(payload["settings"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{name} has invalid settings: {e}") from None
+    model = RecurrentModel(spec)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in payload.get("state_dict", {}).items()
+           if torch.is_tensor(v)}
+    if expected != got:
+        diff = sorted(set(expected.items()) ^ set(got.items()))[:4]
+        raise CheckpointError(f"{name}: its weights do not fit a {spec.arch.upper()} "
+                              f"({spec.variant}, {spec.units} units); mismatched: {diff}")
+    model.load_state_dict(payload["state_dict"])
+    return model.eval()

@@ -1,0 +1,281 @@
+"""Training and evaluation: one step function, one evaluation function, one settings object.
+
+Objective: NLL per time step = binary cross-entropy summed over the 88 keys, averaged over
+the real (unpadded) steps. Inputs are the frames shifted right behind a silent frame
+(``core.trace.shift_inputs``), so every frame of a piece is predicted.
+"""
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import torch
+
+from core.models import ARCHS, DEFAULT_BUDGET, VARIANTS, build_model, resolve_device
+from core.trace import shift_inputs, step_nll
+
+OPTIMIZERS = ("adam", "rmsprop")
+
+
+@dataclass
+class Settings:
+    """Everything that decides a training run. Same settings + same seed = same numbers (CPU)."""
+    dataset: str = "chorales"     # a name from core.data's registry
+    arch: str = "gru"             # tanh | gru | lstm
+    variant: str = "torch"        # torch (PyTorch's equations, fused) | paper (the paper's)
+    budget: int = DEFAULT_BUDGET  # parameter budget, used when units is 0
+    units: int = 0                # hidden units; 0 = choose from the budget
+    optimizer: str = "adam"       # adam | rmsprop (the paper's)
+    lr: float = 1e-3              # learning rate
+    clip: float = 1.0             # rescale the gradient when its norm exceeds this (0 = off)
+    weight_noise: float = 0.0     # std of Gaussian noise on the weights in training passes (paper: 0.075)
+    batch_size: int = 8           # sequences (or chunks) per update
+    truncate: int = 200           # training chunks of at most this many steps (0 = whole pieces)
+    epochs: int = 20              # passes over the training split
+    patience: int = 5             # early stopping: epochs without a better validation NLL
+    seed: int = 0                 # model init, batch order and weight noise
+    device: str = "cpu"           # cpu | cuda | auto
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        checks = [
+            (self.arch in ARCHS, f"arch must be one of {', '.join(ARCHS)}"),
+            (self.variant in VARIANTS, f"variant must be one of {', '.join(VARIANTS)}"),
+            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
+            (math.isfinite(self.lr) and self.lr > 0, "lr must be a positive number"),
+            (self.clip >= 0 and self.weight_noise >= 0, "clip and weight_noise must be >= 0"),
+            (self.batch_size >= 1 and self.epochs >= 0 and self.patience >= 1,
+             "batch_size and patience must be >= 1, epochs >= 0"),
+            (self.units >= 0 and self.budget >= 1 and self.truncate >= 0,
+             "units and truncate must be >= 0, budget >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"invalid settings: {message}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Settings":
+        """Settings from a dict (a checkpoint, a URL); unknown keys are an error."""
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Batch:
+    """x, y: (B, T, 88) inputs and targets; mask: (B, T), 1 on real steps."""
+    x: torch.Tensor
+    y: torch.Tensor
+    mask: torch.Tensor
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.mask.sum())
+
+
+def chunk(seqs: list[np.ndarray], length: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(inputs, targets) pairs of at most ``length`` steps (0 = whole sequences).
+
+    Each sequence is shifted first (silent frame, then frames 0..T-2), so a chunk from the
+    middle of a piece still reads the frame before its first target.
+    """
+    pairs = []
+    for seq in seqs:
+        y = np.asarray(seq, dtype=np.float32)
+        x = np.concatenate([np.zeros_like(y[:1]), y[:-1]])
+        step = length or len(y)
+        pairs += [(x[s:s + step], y[s:s + step]) for s in range(0, len(y), step)]
+    return pairs
+
+
+def collate(pairs, device="cpu") -> Batch:
+    """Pad pairs to the longest and mask the padding."""
+    T = max(len(y) for _, y in pairs)
+    B = len(pairs)
+    x, y, mask = np.zeros((B, T, 88), np.float32), np.zeros((B, T, 88), np.float32), np.zeros((B, T), np.float32)
+    for b, (xs, ys) in enumerate(pairs):
+        x[b, :len(xs)], y[b, :len(ys)], mask[b, :len(ys)] = xs, ys, 1
+    return Batch(*(torch.from_numpy(a).to(device) for a in (x, y, mask)))
+
+
+def make_batches(seqs, batch_size: int, truncate: int, seed: int, epoch: int, device="cpu") -> list[Batch]:
+    """One epoch's batches: chunks sorted by length into batches (little padding), then
+    the batch order shuffled with a generator seeded by (seed, epoch), so every model
+    trained with the same settings sees the same batches in the same order."""
+    pairs = chunk(seqs, truncate)
+    order = sorted(range(len(pairs)), key=lambda k: len(pairs[k][1]))
+    groups = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    rng = np.random.default_rng([seed, epoch])
+    rng.shuffle(groups)
+    return [collate([pairs[k] for k in g], device) for g in groups]
+
+
+def batch_nll(model, batch: Batch) -> torch.Tensor:
+    """Mean NLL per real time step of a batch (a scalar tensor)."""
+    nll = step_nll(model(batch.x), batch.y)       # (B, T)
+    return (nll * batch.mask).sum() / batch.mask.sum()
+
+
+@torch.no_grad()
+def evaluate(model, seqs: list[np.ndarray], batch_size: int = 16) -> dict:
+    """NLL per time step (nats) and frame-level accuracy TP/(TP+FP+FN) on whole pieces.
+
+    Predictions for accuracy: a key is on when its probability exceeds 0.5. Both are
+    summed over all real steps of the split, then divided (longer pieces weigh more).
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    total_nll, steps, tp, fp_fn = 0.0, 0, 0.0, 0.0
+    pairs = sorted(chunk(seqs, 0), key=lambda p: len(p[1]))
+    for i in range(0, len(pairs), batch_size):
+        batch = collate(pairs[i:i + batch_size], device)
+        logits = model(batch.x)
+        total_nll += float((step_nll(logits, batch.y) * batch.mask).sum())
+        steps += batch.n_steps
+        pred = (logits > 0).float() * batch.mask.unsqueeze(-1)
+        tp += float((pred * batch.y).sum())
+        fp_fn += float((pred != batch.y).float().sum())  # padding: pred 0 and y 0
+    return {"nll": total_nll / max(steps, 1), "accuracy": tp / max(tp + fp_fn, 1e-12), "steps": steps}
+
+
+def make_optimizer(model, settings: Settings) -> torch.optim.Optimizer:
+    if settings.optimizer == "rmsprop":
+        return torch.optim.RMSprop(model.parameters(), lr=settings.lr)
+    return torch.optim.Adam(model.parameters(), lr=settings.lr)
+
+
+@dataclass
+class StepResult:
+    """What one update did, as plain numbers."""
+    loss: float          # NLL per step on the batch (at the noisy weights, if weight noise is on)
+    grad_norm: float     # gradient norm before clipping
+    seconds: float       # wall time of the update
+    steps: int           # real time steps in the batch
+    diverged: bool = False
+    message: str = ""
+
+
+class Trainer:
+    """One model, its optimizer and its history; ``step`` does exactly one update."""
+
+    def __init__(self, settings: Settings, model=None):
+        settings.validate()
+        self.settings = settings
+        self.device = resolve_device(settings.device)
+        self.model = (model or build_model(settings.arch, settings.variant, settings.units or None,
+                                           settings.budget, seed=settings.seed)).to(self.device)
+        self.optimizer = make_optimizer(self.model, settings)
+        self.noise_gen = torch.Generator().manual_seed(settings.seed + 1)
+        self.updates, self.seconds, self.divergences = 0, 0.0, 0
+        self._last_good = self._snapshot()
+
+    def _snapshot(self):
+        """Copies of the weights and the optimizer's per-weight state (cheap at ~20k weights)."""
+        weights = [p.detach().clone() for p in self.model.parameters()]
+        state = {p: {k: v.clone() if torch.is_tensor(v) else v for k, v in s.items()}
+                 for p, s in self.optimizer.state.items()}
+        return weights, state
+
+    def _restore(self, snapshot) -> None:
+        weights, state = snapshot
+        with torch.no_grad():
+            for p, w in zip(self.model.parameters(), weights):
+                p.copy_(w)
+        self.optimizer.state.clear()
+        for p, s in state.items():
+            self.optimizer.state[p] = {k: v.clone() if torch.is_tensor(v) else v for k, v in s.items()}
+
+    def step(self, batch: Batch) -> StepResult:
+        """One update: forward (at noisy weights if weight noise is on), backward, clip, step.
+        A non-finite loss, gradient or weight restores the last good weights and optimizer."""
+        t0 = time.perf_counter()
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        clean = self._add_weight_noise()
+        loss = batch_nll(self.model, batch)
+        loss.backward()
+        if clean is not None:  # gradients were taken at the noisy weights; update the clean ones
+            with torch.no_grad():
+                for p, w in zip(self.model.parameters(), clean):
+                    p.copy_(w)
+        params = list(self.model.parameters())
+        if self.settings.clip > 0:
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, self.settings.clip))
+        else:
+            grad_norm = float(torch.norm(torch.stack([p.grad.norm() for p in params])))
+        loss_value = float(loss.detach())
+        ok = math.isfinite(loss_value) and math.isfinite(grad_norm)
+        if ok:
+            try:
+                self.optimizer.step()
+            except RuntimeError:  # e.g. an update too large for float32
+                ok = False
+        ok = ok and all(bool(torch.isfinite(p).all()) for p in params)
+        seconds = time.perf_counter() - t0
+        self.seconds += seconds
+        if not ok:
+            self._restore(self._last_good)
+            self.divergences += 1
+            return StepResult(loss_value, grad_norm, seconds, batch.n_steps, True,
+                              f"training diverged (loss {loss_value:.4g}, gradient norm {grad_norm:.4g}) "
+                              f"at update {self.updates + 1}; the last good weights were restored. "
+                              f"Try a smaller learning rate than {self.settings.lr:g}.")
+        self.updates += 1
+        self._last_good = self._snapshot()
+        return StepResult(loss_value, grad_norm, seconds, batch.n_steps)
+
+    def _add_weight_noise(self):
+        """Add N(0, std^2) to every weight for this training pass; return the clean weights."""
+        std = self.settings.weight_noise
+        if std <= 0:
+            return None
+        with torch.no_grad():
+            clean = [p.detach().clone() for p in self.model.parameters()]
+            for p in self.model.parameters():
+                noise = torch.randn(p.shape, generator=self.noise_gen) * std
+                p.add_(noise.to(p.device))
+        return clean
+
+
+def fit(trainer: Trainer, train: list, valid: list, progress=None) -> list[dict]:
+    """Train for ``settings.epochs`` epochs with early stopping on validation NLL.
+
+    Returns the history, one dict per epoch: ``epoch``, ``updates``, ``seconds`` (training
+    wall time so far), ``train_nll`` (mean batch loss over the epoch, at the training
+    weights), ``valid_nll`` and ``valid_accuracy``. The model ends on its best-validation
+    weights. ``progress(row)`` is called after each epoch.
+    """
+    s = trainer.settings
+    history, best, best_state, stale = [], math.inf, None, 0
+    for epoch in range(1, s.epochs + 1):
+        total, steps = 0.0, 0
+        for batch in make_batches(train, s.batch_size, s.truncate, s.seed, epoch, trainer.device):
+            result = trainer.step(batch)
+            if not result.diverged:
+                total, steps = total + result.loss * result.steps, steps + result.steps
+        metrics = evaluate(trainer.model, valid)
+        row = {"epoch": epoch, "updates": trainer.updates, "seconds": round(trainer.seconds, 3),
+               "train_nll": total / steps if steps else math.nan,
+               "valid_nll": metrics["nll"], "valid_accuracy": metrics["accuracy"],
+               "divergences": trainer.divergences}
+        history.append(row)
+        if progress:
+            progress(row)
+        if metrics["nll"] < best:
+            best, stale = metrics["nll"], 0
+            best_state = copy.deepcopy(trainer.model.state_dict())
+        else:
+            stale += 1
+            if stale >= s.patience:
+                break
+    if best_state is not None:
+        trainer.model.load_state_dict(best_state)
+    return history
