@@ -1,0 +1,35 @@
+# GateLab: `make run` starts the dashboard (offline, built-in music); `make test` runs the tests.
+# Both create the virtual environment .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test bench setup setup-dev clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.runtime
+setup-dev: $(VENV)/.dev
+
+run: setup
+	$(PY) -m streamlit run app/streamlit_app.py --server.port $(PORT) --server.headless true \
+		--browser.gatherUsageStats false
+
+# Real-data tests read the datasets from $GATELAB_DATA_DIR (they fail, never skip, without it).
+test: setup-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) benchmarks/core_speed.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache
