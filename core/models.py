@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from core import fast_rnn
 from core.cells import PaperGRU, PaperLSTM
 
 N_KEYS = 88
@@ -90,7 +91,10 @@ class RecurrentModel(nn.Module):
         self.out = nn.Linear(spec.units, N_KEYS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, _ = self.rnn(x)       # (B, T, H)
+        if fast_rnn.supported(self, x):  # training on CPU: numba loops, forward and backward
+            h = fast_rnn.run(self.rnn, x)  # (B, T, H)
+        else:
+            h, _ = self.rnn(x)       # (B, T, H)
         return self.out(h)       # (B, T, 88)
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,236 @@
+"""Fast recurrent layers for training on CPU: time loops compiled with numba, forward AND
+backward through time, inside ``torch.autograd.Function``s.
+
+Why: on this 2-core CPU the fused ``nn.GRU`` / ``nn.RNN`` have a slow backward, and the
+paper's cells (``core.cells``) run step by step in autograd. Only the recurrence is
+sequential; everything else is one big product over all B*T rows:
+
+- before the loop (autograd): ``gi = x W_ih^T + b_ih`` for all steps, so dx, dW_ih and
+  db_ih come from ``F.linear``'s own backward;
+- the loops (numba, ``core.fast_loops``): each sequence in turn, t = 0..T-1 forward saving
+  the gates, t = T-1..0 backward returning dL/d(pre-activations) (B, T, G*H);
+- after the loop: ``dW_hh = sum_{b,t} da_{b,t} h_{b,t-1}^T``, one (G*H, B*T) @ (B*T, H) product.
+
+``RecurrentModel.forward`` calls ``run(self.rnn, x)`` when ``supported(model, x)``: numba is
+installed, the model trains (training mode, grad enabled), x is float32/float64 on the CPU,
+and the layer is one of nn.RNN (tanh), nn.GRU, PaperGRU, PaperLSTM. ``set_enabled(False)`` or
+``GATELAB_FAST_RNN=0`` in the environment turns it off; the modules stay the reference
+(tests/test_fast_rnn.py checks outputs and every gradient against them).
+"""
+import importlib.util
+import os
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.cells import PaperGRU, PaperLSTM
+
+_STATE = {"enabled": os.environ.get("GATELAB_FAST_RNN", "1") != "0"}
+# nn.LSTM's fused backward is fast on this CPU; the loops win only at small batches
+# (benchmarks/fast_rnn.py, docs/fast_rnn.md), so the torch LSTM keeps the fused module.
+FAST_TORCH_LSTM = False
+_FIRST_CALL: dict[str, float] = {}
+
+
+def available() -> bool:
+    """True when numba is installed (the loops compile)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def _loops():
+    # imported on first use: numba's import takes ~0.5 s, and sampling or the app may never train
+    from core import fast_loops
+    return fast_loops
+
+
+def set_enabled(flag: bool) -> bool:
+    """Turn the fast path on or off for this process; returns the previous setting."""
+    previous, _STATE["enabled"] = _STATE["enabled"], bool(flag)
+    return previous
+
+
+def enabled() -> bool:
+    return _STATE["enabled"]
+
+
+def first_call_seconds() -> dict[str, float]:
+    """Seconds each loop's first call took in this process (numba compile or disk-cache load),
+    keyed ``name[dtype]``."""
+    return dict(_FIRST_CALL)
+
+
+def _call(name, *arrays):
+    """Call the numba loop ``name`` on numpy views; the first call per dtype is timed
+    (compile or disk-cache load)."""
+    fn = getattr(_loops(), name)
+    key = f"{name}[{arrays[0].dtype}]"
+    if key in _FIRST_CALL:
+        return fn(*arrays)
+    t0 = time.perf_counter()
+    result = fn(*arrays)
+    _FIRST_CALL[key] = time.perf_counter() - t0
+    return result
+
+
+def _np(t: torch.Tensor):
+    return t.detach().contiguous().numpy()
+
+
+def _prev(hs: torch.Tensor) -> torch.Tensor:
+    # h_{t-1} for every step: (B, T, H), zeros at t = 0
+    return F.pad(hs[:, :-1], (0, 0, 1, 0))
+
+
+def _outer_sum(da: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    # sum_{b,t} da_{b,t} v_{b,t}^T: (B*T, G)^T @ (B*T, H) -> (G, H), one product for all steps
+    return da.reshape(-1, da.shape[-1]).T @ v.reshape(-1, v.shape[-1])
+
+
+class TanhLoop(torch.autograd.Function):
+    """h_t = tanh(gi_t + U h_{t-1} + b_hh); gi (B, T, H) = W x + b_ih -> hs (B, T, H)."""
+
+    @staticmethod
+    def forward(ctx, gi, W_hh, b_hh):
+        hs = torch.empty_like(gi)
+        _call("tanh_forward", _np(gi), _np(W_hh.T), _np(b_hh), hs.numpy())
+        ctx.save_for_backward(hs, W_hh)
+        return hs
+
+    @staticmethod
+    def backward(ctx, dhs):
+        hs, W_hh = ctx.saved_tensors
+        da = torch.empty_like(hs)  # dL/da_t, a_t the pre-activation (B, T, H)
+        _call("tanh_backward", _np(dhs), _np(hs), _np(W_hh), da.numpy())
+        # dL/dgi = dL/db_hh (per step) = da;  dL/dU = sum_t da_t h_{t-1}^T
+        return da, _outer_sum(da, _prev(hs)), da.sum((0, 1))
+
+
+class GRULoop(torch.autograd.Function):
+    """PyTorch's GRU: n = tanh(gi_n + r * (U_n h + b_hn)), h = (1 - z) n + z h_prev.
+    gi (B, T, 3H) = W x + b_ih, rows r, z, n -> hs (B, T, H)."""
+
+    @staticmethod
+    def forward(ctx, gi, W_hh, b_hh):
+        B, T, H3 = gi.shape
+        hs, ghn = gi.new_empty(B, T, H3 // 3), gi.new_empty(B, T, H3 // 3)
+        gates = torch.empty_like(gi)  # r, z, n
+        _call("gru_forward", _np(gi), _np(W_hh.T), _np(b_hh),
+              hs.numpy(), gates.numpy(), ghn.numpy())
+        ctx.save_for_backward(hs, gates, ghn, W_hh)
+        return hs
+
+    @staticmethod
+    def backward(ctx, dhs):
+        hs, gates, ghn, W_hh = ctx.saved_tensors
+        dgi, dgh = torch.empty_like(gates), torch.empty_like(gates)  # (B, T, 3H)
+        _call("gru_backward", _np(dhs), _np(hs), _np(gates), _np(ghn),
+              _np(W_hh), dgi.numpy(), dgh.numpy())
+        # gh = U h_prev + b_hh:  dL/dU = sum_t dgh_t h_{t-1}^T,  dL/db_hh = sum_t dgh_t
+        return dgi, _outer_sum(dgh, _prev(hs)), dgh.sum((0, 1))
+
+
+class PaperGRULoop(torch.autograd.Function):
+    """The paper's GRU: h~ = tanh(gi_n + U_n (r * h_prev) + b_hn), h = (1 - z) h_prev + z h~.
+    gi (B, T, 3H) = W x + b_ih, rows r, z, n -> hs (B, T, H)."""
+
+    @staticmethod
+    def forward(ctx, gi, W_hh, b_hh):
+        hs = gi.new_empty(gi.shape[0], gi.shape[1], gi.shape[2] // 3)
+        gates = torch.empty_like(gi)  # r, z, h~
+        H = hs.shape[-1]
+        _call("paper_gru_forward", _np(gi), _np(W_hh[:2 * H].T),
+              _np(W_hh[2 * H:].T), _np(b_hh), hs.numpy(), gates.numpy())
+        ctx.save_for_backward(hs, gates, W_hh)
+        return hs
+
+    @staticmethod
+    def backward(ctx, dhs):
+        hs, gates, W_hh = ctx.saved_tensors
+        H = hs.shape[-1]
+        da = torch.empty_like(gates)  # dL/d(pre-activations) = dL/dgi = dL/db_hh per step
+        _call("paper_gru_backward", _np(dhs), _np(hs), _np(gates),
+              _np(W_hh[:2 * H]), _np(W_hh[2 * H:]), da.numpy())
+        h_prev = _prev(hs)
+        # U_r, U_z multiply h_prev; U_n multiplies q = r * h_prev
+        dW_hh = torch.cat([_outer_sum(da[..., :2 * H], h_prev),
+                           _outer_sum(da[..., 2 * H:], gates[..., :H] * h_prev)])
+        return da, dW_hh, da.sum((0, 1))
+
+
+class PaperLSTMLoop(torch.autograd.Function):
+    """The paper's LSTM with peepholes (``core.cells.PaperLSTM``; zero peepholes give
+    nn.LSTM). gi (B, T, 4H) = W x + b_ih, rows i, f, g, o; peep (3, H) -> hs (B, T, H)."""
+
+    @staticmethod
+    def forward(ctx, gi, W_hh, b_hh, peep):
+        hs, cs = (gi.new_empty(gi.shape[0], gi.shape[1], gi.shape[2] // 4) for _ in range(2))
+        gates = torch.empty_like(gi)  # i, f, g, o
+        _call("lstm_forward", _np(gi), _np(W_hh.T), _np(b_hh), _np(peep),
+              hs.numpy(), cs.numpy(), gates.numpy())
+        ctx.save_for_backward(hs, cs, gates, W_hh, peep)
+        return hs
+
+    @staticmethod
+    def backward(ctx, dhs):
+        hs, cs, gates, W_hh, peep = ctx.saved_tensors
+        H = hs.shape[-1]
+        da = torch.empty_like(gates)  # dL/da, a = gi + U h_prev + b_hh (+ V c) before the gates
+        _call("lstm_backward", _np(dhs), _np(cs), _np(gates), _np(W_hh),
+              _np(peep), da.numpy())
+        dpeep = None
+        if ctx.needs_input_grad[3]:
+            c_prev = _prev(cs)
+            # V_i, V_f multiply c_prev; V_o multiplies the new c
+            dpeep = torch.stack([(da[..., :H] * c_prev).sum((0, 1)),
+                                 (da[..., H:2 * H] * c_prev).sum((0, 1)),
+                                 (da[..., 3 * H:] * cs).sum((0, 1))])
+        return da, _outer_sum(da, _prev(hs)), da.sum((0, 1)), dpeep
+
+
+def _kind(rnn: nn.Module) -> str | None:
+    """Which loop runs this layer, or None (several layers, no bias, not batch_first...)."""
+    if isinstance(rnn, PaperGRU):
+        return "paper_gru"
+    if isinstance(rnn, PaperLSTM):
+        return "paper_lstm"
+    if not isinstance(rnn, nn.RNNBase) or type(rnn) not in (nn.RNN, nn.GRU, nn.LSTM):
+        return None
+    if rnn.num_layers != 1 or rnn.bidirectional or not rnn.bias or not rnn.batch_first:
+        return None
+    if type(rnn) is nn.LSTM:
+        return "lstm" if FAST_TORCH_LSTM and rnn.proj_size == 0 else None
+    return {"RNN_TANH": "tanh", "GRU": "gru"}.get(rnn.mode)
+
+
+def supported(model: nn.Module, x: torch.Tensor) -> bool:
+    """True when ``run(model.rnn, x)`` should replace the module: fast path enabled, numba
+    installed, training (training mode, grad enabled), x (B, T, D) on the CPU in the
+    layer's dtype, float32 or float64."""
+    rnn = getattr(model, "rnn", model)
+    if not (_STATE["enabled"] and available() and model.training and torch.is_grad_enabled()):
+        return False
+    if x.dim() != 3 or x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        return False
+    return rnn.weight_hh_l0.dtype == x.dtype and _kind(rnn) is not None
+
+
+def run(rnn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Hidden states h (B, T, H) of ``rnn`` for inputs x (B, T, D) from a zero state, the
+    same as ``rnn(x)[0]`` (to float rounding), with the gradients of every input."""
+    kind = _kind(rnn)
+    # gi = W x + b_ih for all steps at once: (B, T, G*H)
+    gi = F.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0)
+    W_hh, b_hh = rnn.weight_hh_l0, rnn.bias_hh_l0
+    if kind == "tanh":
+        return TanhLoop.apply(gi, W_hh, b_hh)
+    if kind == "gru":
+        return GRULoop.apply(gi, W_hh, b_hh)
+    if kind == "paper_gru":
+        return PaperGRULoop.apply(gi, W_hh, b_hh)
+    if kind == "paper_lstm":
+        return PaperLSTMLoop.apply(gi, W_hh, b_hh, rnn.weight_peep_l0)
+    if kind == "lstm":
+        return PaperLSTMLoop.apply(gi, W_hh, b_hh, W_hh.new_zeros(3, W_hh.shape[1]))
+    raise ValueError(f"no fast loop for {type(rnn).__name__}")
