@@ -6,12 +6,19 @@ Conventions (all arrays C-contiguous numpy, one dtype, float32 or float64):
 - ``dhs`` (B, T, H): dL/dh_t from above (the read-out); the loops add the path through h_{t+1};
 - backward loops fill dL/d(pre-activation) per step; weight gradients are summed outside.
 
-Each sequence runs in turn (b outer, t inner) from a zero state: its state stays in cache
-and sequences never mix, so padding at the end of a sequence cannot reach its real steps.
-Scalar gate maths runs in float64 and is stored in the arrays' dtype. Compiled code is
-cached on disk (``cache=True``), so only a machine's first call pays the compile.
+One step of the whole batch is one BLAS product, (B, H) @ (H, G*H), the rest plain loops
+(gate maths in float64, stored in the arrays' dtype). Rows never mix, so padding at the end
+of a sequence cannot reach its real steps. Measured alternatives: one sequence at a time with
+hand-written mat-vec loops was 4-6x slower in the products (docs/fast_rnn.md).
+
+numba calls scipy's OpenBLAS for ``np.dot``; it is set to one thread here, because its idle
+workers spin and steal the second core from torch's own threads on a 2-core machine.
+Compiled code is cached on disk (``cache=True``): only a machine's first call pays the compile.
 """
+import ctypes
+import glob
 import math
+import os
 
 import numpy as np
 
@@ -23,6 +30,19 @@ except ImportError:  # core.fast_rnn.available() is then False and the modules r
 
 def _jit(fn):
     return njit(cache=True, nogil=True, error_model="numpy")(fn) if njit is not None else fn
+
+
+def _one_blas_thread() -> None:
+    try:
+        import scipy
+        libs = glob.glob(os.path.join(os.path.dirname(scipy.__file__) + ".libs", "libscipy_openblas*.so"))
+        for path in libs:
+            ctypes.CDLL(path).scipy_openblas_set_num_threads(1)
+    except (ImportError, OSError, AttributeError):  # another scipy build: leave its BLAS alone
+        pass
+
+
+_one_blas_thread()
 
 
 @_jit
@@ -37,50 +57,33 @@ def _tanh(a):
 
 
 @_jit
-def _vecmat(v, A, out):
-    # out[j] += sum_k v[k] A[k, j], A (len(v), len(out)) C-contiguous: axpy over the rows of A.
-    # Plain A[k, j] indexing matters: with offsets (A[k0 + k, j]) numba's negative-index
-    # check stops LLVM from vectorising and the loop runs ~10x slower.
-    n = out.shape[0]
-    for k in range(v.shape[0]):
-        vk = v[k]
-        for j in range(n):
-            out[j] += A[k, j] * vk
-
-
-@_jit
 def tanh_forward(gi, Ut, b_hh, hs):
     """h_t = tanh(gi_t + U h_{t-1} + b_hh). gi (B, T, H); fills hs (B, T, H)."""
     B, T, H = gi.shape
-    h, a = np.zeros(H, gi.dtype), np.empty(H, gi.dtype)
-    for b in range(B):
-        h[:] = 0
-        for t in range(T):
-            # a = W x + b_ih + U h_prev + b_hh
+    h, uh = np.zeros((B, H), gi.dtype), np.empty((B, H), gi.dtype)
+    for t in range(T):
+        # uh = U h_prev                                              (B, H)
+        np.dot(h, Ut, uh)
+        for b in range(B):
             for j in range(H):
-                a[j] = gi[b, t, j] + b_hh[j]
-            _vecmat(h, Ut, a)
-            # h = tanh(a)
-            for j in range(H):
-                h[j] = _tanh(a[j])
-                hs[b, t, j] = h[j]
+                # h = tanh(W x + b_ih + U h_prev + b_hh)
+                h[b, j] = _tanh(gi[b, t, j] + uh[b, j] + b_hh[j])
+                hs[b, t, j] = h[b, j]
 
 
 @_jit
 def tanh_backward(dhs, hs, W_hh, da_s):
     """Fills da_s (B, T, H) = dL/da_t from dhs (B, T, H) and the saved hs (B, T, H)."""
     B, T, H = hs.shape
-    dh, da = np.zeros(H, hs.dtype), np.empty(H, hs.dtype)
-    for b in range(B):
-        dh[:] = 0  # dL/dh_t through h_{t+1}
-        for t in range(T - 1, -1, -1):
-            # h = tanh(a):  dL/da = dL/dh (1 - h^2)
+    dh, da = np.zeros((B, H), hs.dtype), np.empty((B, H), hs.dtype)
+    for t in range(T - 1, -1, -1):
+        for b in range(B):
             for j in range(H):
-                da[j] = (dhs[b, t, j] + dh[j]) * (1.0 - hs[b, t, j] * hs[b, t, j])
-                da_s[b, t, j] = da[j]
-            # a = ... + U h_prev:  dL/dh_prev = U^T da
-            dh[:] = 0
-            _vecmat(da, W_hh, dh)
+                # h = tanh(a):  dL/da = dL/dh (1 - h^2), dL/dh from above and through h_{t+1}
+                da[b, j] = (dhs[b, t, j] + dh[b, j]) * (1.0 - hs[b, t, j] * hs[b, t, j])
+                da_s[b, t, j] = da[b, j]
+        # a = ... + U h_prev:  dL/dh_prev = U^T da                   (B, H)
+        np.dot(da, W_hh, dh)
 
 
 @_jit
@@ -89,23 +92,22 @@ def gru_forward(gi, Ut, b_hh, hs, gates, ghn):
     and ghn (B, T, H) = U_n h_prev + b_hn."""
     B, T, H3 = gi.shape
     H = H3 // 3
-    h, gh = np.zeros(H, gi.dtype), np.empty(H3, gi.dtype)
-    for b in range(B):
-        h[:] = 0
-        for t in range(T):
-            # gh = U h_prev + b_hh                                   (3H,)
-            gh[:] = b_hh
-            _vecmat(h, Ut, gh)
+    h, gh = np.zeros((B, H), gi.dtype), np.empty((B, H3), gi.dtype)
+    for t in range(T):
+        # gh = U h_prev                                              (B, 3H)
+        np.dot(h, Ut, gh)
+        for b in range(B):
             for j in range(H):
                 # r = sigm(W_r x + b_ir + U_r h_prev + b_hr)
-                r = _sigm(gi[b, t, j] + gh[j])
+                r = _sigm(gi[b, t, j] + gh[b, j] + b_hh[j])
                 # z = sigm(W_z x + b_iz + U_z h_prev + b_hz)          -- share of the OLD state
-                z = _sigm(gi[b, t, H + j] + gh[H + j])
+                z = _sigm(gi[b, t, H + j] + gh[b, H + j] + b_hh[H + j])
                 # n = tanh(W_n x + b_in + r * (U_n h_prev + b_hn))
-                n = _tanh(gi[b, t, 2 * H + j] + r * gh[2 * H + j])
+                gh_n = gh[b, 2 * H + j] + b_hh[2 * H + j]
+                n = _tanh(gi[b, t, 2 * H + j] + r * gh_n)
                 # h = (1 - z) * n + z * h_prev
-                h[j] = (1.0 - z) * n + z * h[j]
-                hs[b, t, j], ghn[b, t, j] = h[j], gh[2 * H + j]
+                h[b, j] = (1.0 - z) * n + z * h[b, j]
+                hs[b, t, j], ghn[b, t, j] = h[b, j], gh_n
                 gates[b, t, j], gates[b, t, H + j], gates[b, t, 2 * H + j] = r, z, n
 
 
@@ -113,58 +115,57 @@ def gru_forward(gi, Ut, b_hh, hs, gates, ghn):
 def gru_backward(dhs, hs, gates, ghn, W_hh, dgi, dgh):
     """Fills dgi = dL/d(W x + b_ih) and dgh = dL/d(U h_prev + b_hh), both (B, T, 3H)."""
     B, T, H = hs.shape
-    dh, dprev = np.zeros(H, hs.dtype), np.empty(H, hs.dtype)
-    for b in range(B):
-        dh[:] = 0
-        for t in range(T - 1, -1, -1):
+    dh, dprev = np.zeros((B, H), hs.dtype), np.empty((B, H), hs.dtype)
+    dgh_t = np.empty((B, 3 * H), hs.dtype)
+    for t in range(T - 1, -1, -1):
+        for b in range(B):
             for j in range(H):
-                g = dhs[b, t, j] + dh[j]  # dL/dh_t
+                g = dhs[b, t, j] + dh[b, j]  # dL/dh_t
                 h_prev = hs[b, t - 1, j] if t > 0 else 0.0
                 r, z, n = gates[b, t, j], gates[b, t, H + j], gates[b, t, 2 * H + j]
                 # h = (1 - z) n + z h_prev
-                dprev[j] = g * z
+                dprev[b, j] = g * z
                 # n = tanh(a_n), a_n = gi_n + r * gh_n
                 da_n = g * (1.0 - z) * (1.0 - n * n)
                 # r = sigm(a_r), z = sigm(a_z)
                 da_r = da_n * ghn[b, t, j] * r * (1.0 - r)
                 da_z = g * (h_prev - n) * z * (1.0 - z)
                 dgi[b, t, j], dgi[b, t, H + j], dgi[b, t, 2 * H + j] = da_r, da_z, da_n
+                dgh_t[b, j], dgh_t[b, H + j], dgh_t[b, 2 * H + j] = da_r, da_z, da_n * r
                 dgh[b, t, j], dgh[b, t, H + j], dgh[b, t, 2 * H + j] = da_r, da_z, da_n * r
-            # gh = U h_prev + b_hh:  dL/dh_prev += U^T dgh
-            _vecmat(dgh[b, t], W_hh, dprev)
-            dh[:] = dprev
+        # gh = U h_prev + b_hh:  dL/dh_prev = z * dL/dh + U^T dgh
+        np.dot(dgh_t, W_hh, dh)
+        dh += dprev
 
 
 @_jit
 def paper_gru_forward(gi, Ut_rz, Ut_n, b_hh, hs, gates):
-    """The paper's GRU. gi (B, T, 3H) rows r, z, n; Ut_rz = [U_r; U_z]^T (H, 2H), Ut_n = U_n^T
-    (H, H) as separate arrays (see _vecmat); fills hs (B, T, H), gates (B, T, 3H) = r, z, h~."""
+    """The paper's GRU. gi (B, T, 3H) rows r, z, n; Ut_rz = [U_r; U_z]^T (H, 2H) and
+    Ut_n = U_n^T (H, H); fills hs (B, T, H) and gates (B, T, 3H) = r, z, h~."""
     B, T, H3 = gi.shape
     H = H3 // 3
-    h, rz = np.zeros(H, gi.dtype), np.empty(2 * H, gi.dtype)
-    q, u = np.empty(H, gi.dtype), np.empty(H, gi.dtype)
-    for b in range(B):
-        h[:] = 0
-        for t in range(T):
-            # rz = [U_r; U_z] h_prev + [b_hr; b_hz]                 (2H,)
-            rz[:] = b_hh[:2 * H]
-            _vecmat(h, Ut_rz, rz)
+    h, rz = np.zeros((B, H), gi.dtype), np.empty((B, 2 * H), gi.dtype)
+    q, u = np.empty((B, H), gi.dtype), np.empty((B, H), gi.dtype)
+    for t in range(T):
+        # rz = [U_r; U_z] h_prev                                     (B, 2H)
+        np.dot(h, Ut_rz, rz)
+        for b in range(B):
             for j in range(H):
-                # r = sigm(W_r x + U_r h_prev),  z = sigm(W_z x + U_z h_prev)  (+ biases)
-                r = _sigm(gi[b, t, j] + rz[j])
-                gates[b, t, j], gates[b, t, H + j] = r, _sigm(gi[b, t, H + j] + rz[H + j])
+                # r = sigm(W_r x + U_r h_prev),  z = sigm(W_z x + U_z h_prev)  (+ both biases)
+                r = _sigm(gi[b, t, j] + rz[b, j] + b_hh[j])
+                gates[b, t, j], gates[b, t, H + j] = r, _sigm(gi[b, t, H + j] + rz[b, H + j] + b_hh[H + j])
                 # q = r * h_prev                                     -- reset BEFORE the product
-                q[j] = r * h[j]
-            # u = U_n q + b_hn
-            u[:] = b_hh[2 * H:]
-            _vecmat(q, Ut_n, u)
+                q[b, j] = r * h[b, j]
+        # u = U_n q                                                  (B, H)
+        np.dot(q, Ut_n, u)
+        for b in range(B):
             for j in range(H):
                 # h~ = tanh(W x + b_in + U_n (r * h_prev) + b_hn)
-                h_tilde = _tanh(gi[b, t, 2 * H + j] + u[j])
+                h_tilde = _tanh(gi[b, t, 2 * H + j] + u[b, j] + b_hh[2 * H + j])
                 # h = (1 - z) * h_prev + z * h~                      -- z the share of the NEW
                 z = gates[b, t, H + j]
-                h[j] = (1.0 - z) * h[j] + z * h_tilde
-                hs[b, t, j], gates[b, t, 2 * H + j] = h[j], h_tilde
+                h[b, j] = (1.0 - z) * h[b, j] + z * h_tilde
+                hs[b, t, j], gates[b, t, 2 * H + j] = h[b, j], h_tilde
 
 
 @_jit
@@ -172,32 +173,31 @@ def paper_gru_backward(dhs, hs, gates, W_rz, W_n, da_s):
     """Fills da_s (B, T, 3H) = dL/d(pre-activations of r, z, h~) (= dL/dgi = dL/db_hh).
     W_rz = [U_r; U_z] (2H, H) and W_n = U_n (H, H): the rows of W_hh, as separate arrays."""
     B, T, H = hs.shape
-    dh, dprev = np.zeros(H, hs.dtype), np.empty(H, hs.dtype)
-    dq, da_n, da_rz = np.empty(H, hs.dtype), np.empty(H, hs.dtype), np.empty(2 * H, hs.dtype)
-    for b in range(B):
-        dh[:] = 0
-        for t in range(T - 1, -1, -1):
+    dh, dprev, dq = np.zeros((B, H), hs.dtype), np.empty((B, H), hs.dtype), np.empty((B, H), hs.dtype)
+    da_n, da_rz = np.empty((B, H), hs.dtype), np.empty((B, 2 * H), hs.dtype)
+    for t in range(T - 1, -1, -1):
+        for b in range(B):
             for j in range(H):
-                g = dhs[b, t, j] + dh[j]  # dL/dh_t
+                g = dhs[b, t, j] + dh[b, j]  # dL/dh_t
                 h_prev = hs[b, t - 1, j] if t > 0 else 0.0
                 z, h_tilde = gates[b, t, H + j], gates[b, t, 2 * H + j]
                 # h = (1 - z) h_prev + z h~;  h~ = tanh(a_n);  z = sigm(a_z)
-                dprev[j] = g * (1.0 - z)
-                da_n[j] = g * z * (1.0 - h_tilde * h_tilde)
-                da_rz[H + j] = g * (h_tilde - h_prev) * z * (1.0 - z)
-            # a_n = ... + U_n q:  dL/dq = U_n^T da_n
-            dq[:] = 0
-            _vecmat(da_n, W_n, dq)
+                dprev[b, j] = g * (1.0 - z)
+                da_n[b, j] = g * z * (1.0 - h_tilde * h_tilde)
+                da_rz[b, H + j] = g * (h_tilde - h_prev) * z * (1.0 - z)
+        # a_n = ... + U_n q:  dL/dq = U_n^T da_n                     (B, H)
+        np.dot(da_n, W_n, dq)
+        for b in range(B):
             for j in range(H):
                 h_prev = hs[b, t - 1, j] if t > 0 else 0.0
                 r = gates[b, t, j]
                 # q = r * h_prev;  r = sigm(a_r)
-                dprev[j] += dq[j] * r
-                da_rz[j] = dq[j] * h_prev * r * (1.0 - r)
-                da_s[b, t, j], da_s[b, t, H + j], da_s[b, t, 2 * H + j] = da_rz[j], da_rz[H + j], da_n[j]
-            # a_r, a_z = ... + [U_r; U_z] h_prev:  dL/dh_prev += [U_r; U_z]^T da_rz
-            _vecmat(da_rz, W_rz, dprev)
-            dh[:] = dprev
+                dprev[b, j] += dq[b, j] * r
+                da_rz[b, j] = dq[b, j] * h_prev * r * (1.0 - r)
+                da_s[b, t, j], da_s[b, t, H + j], da_s[b, t, 2 * H + j] = da_rz[b, j], da_rz[b, H + j], da_n[b, j]
+        # a_r, a_z = ... + [U_r; U_z] h_prev:  dL/dh_prev += [U_r; U_z]^T da_rz
+        np.dot(da_rz, W_rz, dh)
+        dh += dprev
 
 
 @_jit
@@ -206,26 +206,24 @@ def lstm_forward(gi, Ut, b_hh, peep, hs, cs, gates):
     fills hs, cs (B, T, H) and gates (B, T, 4H) = i, f, g, o."""
     B, T, H4 = gi.shape
     H = H4 // 4
-    h, c, a = np.zeros(H, gi.dtype), np.zeros(H, gi.dtype), np.empty(H4, gi.dtype)
-    for b in range(B):
-        h[:] = 0
-        c[:] = 0
-        for t in range(T):
-            # a = W x + b_ih + U h_prev + b_hh                      (4H,)
-            for j in range(H4):
-                a[j] = gi[b, t, j] + b_hh[j]
-            _vecmat(h, Ut, a)
+    h, c, uh = np.zeros((B, H), gi.dtype), np.zeros((B, H), gi.dtype), np.empty((B, H4), gi.dtype)
+    for t in range(T):
+        # uh = U h_prev                                              (B, 4H)
+        np.dot(h, Ut, uh)
+        for b in range(B):
             for j in range(H):
+                a_i, a_f = gi[b, t, j] + uh[b, j] + b_hh[j], gi[b, t, H + j] + uh[b, H + j] + b_hh[H + j]
+                a_g = gi[b, t, 2 * H + j] + uh[b, 2 * H + j] + b_hh[2 * H + j]
+                a_o = gi[b, t, 3 * H + j] + uh[b, 3 * H + j] + b_hh[3 * H + j]
                 # i = sigm(a_i + V_i c_prev),  f = sigm(a_f + V_f c_prev)
-                i = _sigm(a[j] + peep[0, j] * c[j])
-                f = _sigm(a[H + j] + peep[1, j] * c[j])
+                i, f = _sigm(a_i + peep[0, j] * c[b, j]), _sigm(a_f + peep[1, j] * c[b, j])
                 # c~ = tanh(a_g);  c = f * c_prev + i * c~
-                g = _tanh(a[2 * H + j])
-                c[j] = f * c[j] + i * g
+                g = _tanh(a_g)
+                c[b, j] = f * c[b, j] + i * g
                 # o = sigm(a_o + V_o c);  h = o * tanh(c)
-                o = _sigm(a[3 * H + j] + peep[2, j] * c[j])
-                h[j] = o * _tanh(c[j])
-                hs[b, t, j], cs[b, t, j] = h[j], c[j]
+                o = _sigm(a_o + peep[2, j] * c[b, j])
+                h[b, j] = o * _tanh(c[b, j])
+                hs[b, t, j], cs[b, t, j] = h[b, j], c[b, j]
                 gates[b, t, j], gates[b, t, H + j], gates[b, t, 2 * H + j], gates[b, t, 3 * H + j] = i, f, g, o
 
 
@@ -233,28 +231,24 @@ def lstm_forward(gi, Ut, b_hh, peep, hs, cs, gates):
 def lstm_backward(dhs, cs, gates, W_hh, peep, da_s):
     """Fills da_s (B, T, 4H) = dL/da, a the pre-activations before the peepholes."""
     B, T, H = cs.shape
-    dh, dc = np.zeros(H, cs.dtype), np.zeros(H, cs.dtype)
-    da = np.empty(4 * H, cs.dtype)
-    for b in range(B):
-        dh[:] = 0
-        dc[:] = 0  # dL/dc_t through c_{t+1} and the gates of t+1
-        for t in range(T - 1, -1, -1):
+    dh, dc, da = np.zeros((B, H), cs.dtype), np.zeros((B, H), cs.dtype), np.empty((B, 4 * H), cs.dtype)
+    for t in range(T - 1, -1, -1):
+        for b in range(B):
             for j in range(H):
-                g_h = dhs[b, t, j] + dh[j]  # dL/dh_t
+                g_h = dhs[b, t, j] + dh[b, j]  # dL/dh_t;  dc[b, j]: dL/dc_t through step t+1
                 c, c_prev = cs[b, t, j], (cs[b, t - 1, j] if t > 0 else 0.0)
                 i, f, g, o = gates[b, t, j], gates[b, t, H + j], gates[b, t, 2 * H + j], gates[b, t, 3 * H + j]
                 tanh_c = _tanh(c)
                 # h = o tanh(c);  o = sigm(a_o + V_o c)
                 da_o = g_h * tanh_c * o * (1.0 - o)
-                dcj = dc[j] + g_h * o * (1.0 - tanh_c * tanh_c) + da_o * peep[2, j]
+                dcj = dc[b, j] + g_h * o * (1.0 - tanh_c * tanh_c) + da_o * peep[2, j]
                 # c = f c_prev + i c~;  i, f, c~ from a_i + V_i c_prev, a_f + V_f c_prev, a_g
-                da[j] = dcj * g * i * (1.0 - i)
-                da[H + j] = dcj * c_prev * f * (1.0 - f)
-                da[2 * H + j] = dcj * i * (1.0 - g * g)
-                da[3 * H + j] = da_o
-                dc[j] = dcj * f + da[j] * peep[0, j] + da[H + j] * peep[1, j]
+                da[b, j] = dcj * g * i * (1.0 - i)
+                da[b, H + j] = dcj * c_prev * f * (1.0 - f)
+                da[b, 2 * H + j] = dcj * i * (1.0 - g * g)
+                da[b, 3 * H + j] = da_o
+                dc[b, j] = dcj * f + da[b, j] * peep[0, j] + da[b, H + j] * peep[1, j]
             for k in range(4 * H):
-                da_s[b, t, k] = da[k]
-            # a = ... + U h_prev:  dL/dh_prev = U^T da
-            dh[:] = 0
-            _vecmat(da, W_hh, dh)
+                da_s[b, t, k] = da[b, k]
+        # a = ... + U h_prev:  dL/dh_prev = U^T da                   (B, H)
+        np.dot(da, W_hh, dh)
