@@ -1,0 +1,20 @@
+"""GateLab's dashboard: ``streamlit run app/streamlit_app.py``.
+
+Pages are registered here; a new page is one ``st.Page`` line in ``PAGES``.
+"""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not the repository
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+PAGES = [
+    st.Page(str(ROOT / "app" / "pages" / "lab.py"), title="Lab", icon=":material/piano:", default=True),
+    st.Page(str(ROOT / "app" / "pages" / "guide.py"), title="How to read this", icon=":material/menu_book:"),
+]
+
+st.set_page_config(page_title="GateLab", page_icon=":material/piano:", layout="wide")
+st.navigation(PAGES).run()

@@ -1,0 +1,152 @@
+"""The Lab page's live parts: the transport buttons, the fast fragment (metrics + loss chart)
+and the slow fragment (gates, states, prediction of one validation piece).
+
+Both fragments only ask the session's worker for a snapshot and draw it; the worker trains
+in its own process, so a refresh costs the server a message and a figure (tens of ms).
+"""
+import streamlit as st
+
+from app import session
+from app.figures import gates_figure, loss_figure, panels_for, prediction_figure, states_figure
+from app.figures.common import model_name
+
+FAST_S = 0.4        # metrics + loss chart refresh while training
+SLOW_S = 1.5        # gates / states / prediction refresh while training
+HEARTBEAT_S = 5.0   # while paused: keeps the worker alive (it exits after 30 s of silence)
+VIEWS = ("Gates", "Cell states", "Prediction")
+PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def transport() -> None:
+    """Play / Pause / Step / Reset and a one-line status."""
+    s = session.status()
+    ready, running = s.get("ready", False), s.get("running", False)
+    cols = st.columns([1, 1, 1, 1, 1.6, 2.4])
+    cols[0].button("Play", icon=":material/play_arrow:", on_click=session.play, disabled=running,
+                   type="primary", key="play")
+    cols[1].button("Pause", icon=":material/pause:", on_click=session.pause, disabled=not running,
+                   key="pause")
+    cols[2].button("Step", on_click=session.step, disabled=not ready, key="step",
+                   help="Pause, then exactly one update of every model (on the same batch).")
+    cols[3].button("Reset", on_click=session.reset, key="reset", help="Fresh models, same settings.")
+    cols[4].download_button("Metrics (CSV)", data=session.csv_source(), file_name="gatelab-metrics.csv",
+                            mime="text/csv", on_click="ignore", key="csv",
+                            help="Every training batch loss and validation result of every model.")
+    note = st.session_state.pop("worker_note", None)
+    if note:
+        cols[5].warning(note)
+
+
+def _last(key: str, snap: dict | None) -> dict | None:
+    """Keep the latest snapshot, so a busy worker (mid-evaluation) does not blank the page."""
+    if snap is not None:
+        st.session_state[key] = snap
+    return st.session_state.get(key)
+
+
+def live_numbers() -> None:
+    """Metrics and the loss chart, refreshed every FAST_S seconds while training."""
+    s = session.status()
+    playing, ready = bool(s.get("running")), bool(s.get("ready"))
+
+    @st.fragment(run_every=FAST_S if playing or not ready else HEARTBEAT_S)
+    def numbers():
+        snap = _last("last_numbers", session.snapshot(timeout=0.3))
+        now = session.status()
+        if bool(now.get("running")) != playing or bool(now.get("ready")) != ready:
+            st.rerun()  # buttons and refresh intervals follow the worker's state
+        if now.get("error"):
+            st.error(now["error"])
+        if not now.get("ready") or snap is None or "metrics" not in snap:
+            if not now.get("error"):
+                st.info("Preparing the models (loading the data, building the models, first "
+                        "traces)…")
+            return
+        _status_line(snap)
+        for message in snap["status"].get("messages", [])[-3:]:
+            st.warning(message)
+        _metrics(snap["metrics"])
+        _loss_chart(snap["loss"])
+
+    numbers()
+
+
+def _status_line(snap: dict) -> None:
+    s, d = snap["status"], snap["dataset"]
+    state = "training" if s["running"] else "paused"
+    st.markdown(f"**{state}** · step {s['steps']} (one update of every model) · epoch {s['epoch']} · "
+                f"{d['title']}: validation NLL on {d['valid_pieces']} pieces "
+                f"({d['valid_steps']:,} steps)")
+
+
+def _metrics(metrics: dict) -> None:
+    cols = st.columns(len(metrics))
+    for col, (arch, m) in zip(cols, metrics.items()):
+        with col:
+            st.metric(f"{model_name(arch)}: validation NLL (nats/step)", f"{m['valid_nll']:.3f}")
+            st.metric(f"{model_name(arch)}: training NLL (last {m['train_window']} batches)",
+                      "–" if m["train_window"] == 0 else f"{m['train_nll']:.3f}")
+            st.caption(f"{m['updates']:,} updates · {m['seconds']:.1f} s of training · "
+                       f"{m['units']} units · {m['params']:,} parameters"
+                       + (f" · {m['divergences']} diverged updates undone" if m["divergences"] else ""))
+
+
+def _loss_chart(loss: dict) -> None:
+    left, right, _ = st.columns([2, 1, 3])
+    x = left.radio("x axis", ["updates", "seconds"], horizontal=True, key="loss_x",
+                   help="seconds: each model's own training time (the paper's Figure 2, right)")
+    log_y = right.toggle("log scale", key="loss_log")
+    st.plotly_chart(loss_figure(loss, x=x, log_y=log_y), key="loss_chart", config=PLOT_CONFIG)
+
+
+def piece_controls(n_pieces: int, n_steps: int | None) -> dict:
+    """Which validation piece (and which window of it) the views show."""
+    cols = st.columns([1, 1, 2])
+    piece = cols[0].number_input("Validation piece", 0, max(n_pieces - 1, 0), key="piece",
+                                 help=f"0 .. {n_pieces - 1}")
+    length = cols[1].select_slider("Window (steps)", [32, 64, 128, 192, 256], value=128, key="window")
+    start = 0
+    if n_steps and n_steps > length:
+        start = cols[2].slider("Window start (step)", 0, n_steps - length, 0, step=8, key="start")
+    return {"piece": int(piece), "start": int(start), "length": int(length)}
+
+
+def live_views() -> None:
+    """The chosen view of the chosen piece, refreshed every SLOW_S seconds while training."""
+    last = st.session_state.get("last_views")
+    n_pieces = (st.session_state.get("last_numbers") or {}).get("dataset", {}).get("n_pieces", 1)
+    request = piece_controls(n_pieces, last["views"]["n_steps"] if last else None)
+    view = st.radio("View", VIEWS, horizontal=True, key="view")
+    options = {}
+    if view == "Gates":
+        options["candidate"] = st.toggle("Show the candidate (GRU h̃, LSTM c̃)", key="candidate")
+    elif view == "Cell states":
+        options["n_units"] = st.slider("Units per model", 1, 10, 4, key="n_units",
+                                       help="The units whose state varies most over the window.")
+    playing = bool(session.status().get("running"))
+
+    @st.fragment(run_every=SLOW_S if playing else None)
+    def views():
+        snap = _last("last_views", session.snapshot(views=request, timeout=0.5))
+        if snap is None or "views" not in snap:
+            return
+        v = snap["views"]
+        st.caption(f"Validation piece {v['piece']} ({v['n_steps']} steps), steps {v['start']}–"
+                   f"{v['start'] + len(v['target']) - 1}, traced with the weights after step "
+                   f"{snap['status']['steps']}. Step t has read frames 0..t−1 and predicts frame t.")
+        st.plotly_chart(_view_figure(view, v, options), key=f"view_{view}", config=PLOT_CONFIG)
+
+    views()
+
+
+def _view_figure(view: str, v: dict, options: dict):
+    models, start = v["models"], v["start"]
+    if view == "Gates":
+        candidate = options.get("candidate", False)
+        panels = {a: {p: m["gates"].get(p, m["h"]) for p in panels_for(a, candidate)}
+                  for a, m in models.items()}
+        return gates_figure(panels, v["target"], start, candidate)
+    if view == "Cell states":
+        units = {a: m["unit_order"][:options.get("n_units", 4)] for a, m in models.items()}
+        return states_figure(models, units, start)
+    return prediction_figure(models, v["target"], start)
