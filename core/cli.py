@@ -1,0 +1,199 @@
+"""GateLab's command line: ``python -m core <command> --help``.
+
+Commands: train, evaluate, trace, sample, reproduce, datasets. Errors a user can fix (a missing dataset, a bad
+MIDI file, a checkpoint from elsewhere) print one line and exit with status 2.
+"""
+import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from core import checkpoint
+from core.models import ARCHS, VARIANTS, PAPER_UNITS
+from core.train import OPTIMIZERS, Settings, Trainer, evaluate, fit
+
+SPLITS = ("train", "valid", "test")
+
+
+def _add_settings_args(p: argparse.ArgumentParser) -> None:
+    d = Settings()
+    p.add_argument("--dataset", default=d.dataset, help="dataset name (see `python -m core datasets`)")
+    p.add_argument("--arch", choices=ARCHS, default=d.arch, help="recurrent unit")
+    p.add_argument("--variant", choices=VARIANTS, default=d.variant,
+                   help="torch: PyTorch's equations (fused, fast); paper: the paper's equations")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--budget", type=int, default=d.budget, help="parameter budget; units chosen to match")
+    size.add_argument("--units", type=int, default=d.units,
+                      help=f"hidden units (the paper's: {PAPER_UNITS})")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
+    p.add_argument("--lr", type=float, default=d.lr, help="learning rate")
+    p.add_argument("--clip", type=float, default=d.clip, help="gradient-norm clipping (0 = off)")
+    p.add_argument("--weight-noise", type=float, default=d.weight_noise,
+                   help="std of weight noise in training passes (paper: 0.075)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--truncate", type=int, default=d.truncate, help="training chunk length (0 = whole pieces)")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience, epochs")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default=d.device, help="cpu, cuda or auto")
+
+
+def _settings_from(args) -> Settings:
+    return Settings(**{f.name: getattr(args, f.name) for f in fields(Settings)})
+
+
+def cmd_train(args) -> None:
+    from core.data import load_dataset
+    settings = _settings_from(args)
+    data = load_dataset(settings.dataset, progress=_download_progress)
+    trainer = Trainer(settings)
+    spec = trainer.model.spec
+    print(f"{spec.arch.upper()} ({spec.variant}), {spec.units} units, {spec.n_params} parameters; "
+          f"{data.title}: {len(data.splits['train'])} train / {len(data.splits['valid'])} valid pieces")
+
+    def show(row):
+        print(f"epoch {row['epoch']:3d}  train NLL {row['train_nll']:7.3f}  valid NLL {row['valid_nll']:7.3f}"
+              f"  updates {row['updates']:6d}  {row['seconds']:7.1f} s", flush=True)
+
+    history = fit(trainer, data.splits["train"], data.splits["valid"], progress=show)
+    final = {split: evaluate(trainer.model, data.splits[split]) for split in SPLITS}
+    out = Path(args.out)
+    checkpoint.save(out / "model.pt", trainer.model, settings, history, final)
+    metrics = {"settings": settings.to_dict(), "units": spec.units, "n_params": spec.n_params,
+               "history": history, "best": final}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    print("best weights: " + "  ".join(f"{k} NLL {v['nll']:.3f}" for k, v in final.items()))
+    print(f"wrote {out / 'model.pt'} and {out / 'metrics.json'}")
+
+
+def cmd_evaluate(args) -> None:
+    from core.data import load_dataset
+    model, _ = checkpoint.load(args.checkpoint, args.device)
+    data = load_dataset(args.dataset, progress=_download_progress)
+    m = evaluate(model, data.splits[args.split])
+    print(f"{args.dataset} {args.split}: NLL per step {m['nll']:.4f} nats, "
+          f"frame accuracy {m['accuracy']:.4f} ({m['steps']} steps)")
+
+
+def _piece(args) -> np.ndarray:
+    if args.midi:
+        from core.midi import midi_to_roll
+        return midi_to_roll(args.midi).roll
+    from core.data import load_dataset
+    pieces = load_dataset(args.dataset, progress=_download_progress).splits[args.split]
+    if not 0 <= args.index < len(pieces):
+        raise ValueError(f"--index must be between 0 and {len(pieces) - 1} for {args.dataset} {args.split}")
+    return pieces[args.index]
+
+
+def cmd_trace(args) -> None:
+    from core.trace import trace
+    model, _ = checkpoint.load(args.checkpoint)
+    result = trace(model, _piece(args))
+    np.savez_compressed(args.out, **result.to_npz_dict())
+    names = ", ".join(k for k in result.arrays)
+    print(f"traced {result.n_steps} steps ({result.alignment}); mean NLL {result['nll'].mean():.3f}; "
+          f"wrote {names} to {args.out}")
+
+
+def cmd_sample(args) -> None:
+    from core.midi import midi_to_roll, roll_to_midi
+    from core.sample import sample
+    model, _ = checkpoint.load(args.checkpoint)
+    prime = midi_to_roll(args.prime).roll if args.prime else None
+    roll = sample(model, args.steps, args.temperature, args.seed, prime)
+    full = roll if prime is None else np.concatenate([prime, roll])
+    roll_to_midi(full, tempo=args.tempo).write(str(args.out))
+    print(f"sampled {args.steps} steps (temperature {args.temperature}, seed {args.seed}); "
+          f"{int(roll.sum())} key-steps on; wrote {args.out}")
+
+
+def cmd_reproduce(args) -> None:
+    from core.reproduce import ReproduceConfig, with_overrides
+    from core.reproduce import reproduce as run
+    config = with_overrides(ReproduceConfig(protocol=args.protocol), datasets=args.datasets and tuple(args.datasets),
+                            archs=args.archs and tuple(args.archs), candidates=args.candidates, seed=args.seed,
+                            budget=args.budget, max_epochs=args.max_epochs, patience=args.patience,
+                            batch_size=args.batch_size, truncate=args.truncate, workers=args.workers, out=args.out)
+    run(config, progress=lambda line: print(line, flush=True))
+    print(f"wrote {config.out}/{config.protocol}/table.md, results.json, results.csv")
+
+
+def cmd_datasets(args) -> None:
+    from core.data import DATASETS, available_datasets
+    ready = set(available_datasets())
+    for name in DATASETS:
+        print(f"{name:12s} {'ready' if name in ready else 'not downloaded (fetched on first use)'}")
+
+
+def _download_progress(done: int, total: int | None) -> None:
+    total_text = f"{total / 1e6:.1f}" if total else "?"
+    end = "\n" if total and done >= total else ""
+    print(f"\rdownloading: {done / 1e6:.1f} / {total_text} MB", end=end, file=sys.stderr, flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train", help="train one model; writes DIR/model.pt and DIR/metrics.json")
+    _add_settings_args(p)
+    p.add_argument("--out", required=True, help="output directory")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("evaluate", help="NLL per step and frame accuracy of a checkpoint on a split")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--split", choices=SPLITS, default="test")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("trace", help="every gate, state and prediction on one piece, to .npz")
+    p.add_argument("--checkpoint", required=True)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--midi", help="a MIDI file")
+    src.add_argument("--dataset", help="a dataset name (with --split and --index)")
+    p.add_argument("--split", choices=SPLITS, default="valid")
+    p.add_argument("--index", type=int, default=0)
+    p.add_argument("--out", required=True, help="output .npz")
+    p.set_defaults(func=cmd_trace)
+    p = sub.add_parser("sample", help="let a model compose; writes a MIDI file")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--prime", help="a MIDI file to continue (default: start from silence)")
+    p.add_argument("--tempo", type=float, default=120.0, help="beats per minute of the output")
+    p.add_argument("--out", required=True, help="output .mid")
+    p.set_defaults(func=cmd_sample)
+    p = sub.add_parser("reproduce", help="the paper's Table 2: K learning rates per unit and dataset, "
+                       "in parallel, resumable")
+    p.add_argument("--protocol", choices=("paper", "modern"), default="paper",
+                   help="paper: RMSProp, weight noise 0.075, log(lr)~U(-12,-6); modern: Adam, no noise")
+    p.add_argument("--datasets", nargs="+", help="default: the paper's four")
+    p.add_argument("--archs", nargs="+", choices=ARCHS, help="default: all three")
+    p.add_argument("--candidates", type=int, help="K learning-rate candidates (default 10)")
+    p.add_argument("--seed", type=int, help="seeds the learning-rate draws and the runs (default 0)")
+    p.add_argument("--budget", type=int, help="parameter budget (default: the paper's sizes / ~20k)")
+    p.add_argument("--max-epochs", type=int, help="epochs per run at most (default 200)")
+    p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 10)")
+    p.add_argument("--batch-size", type=int, help="default 8")
+    p.add_argument("--truncate", type=int, help="training chunk length (default 200)")
+    p.add_argument("--workers", type=int, help="parallel processes (default: all cores)")
+    p.add_argument("--out", default="results/reproduce", help="results directory (default results/reproduce)")
+    p.set_defaults(func=cmd_reproduce)
+    p = sub.add_parser("datasets", help="list dataset names and whether each is ready")
+    p.set_defaults(func=cmd_datasets)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from core.data import DataError
+    from core.midi import MidiError
+    try:
+        args.func(args)
+    except (DataError, MidiError, checkpoint.CheckpointError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
