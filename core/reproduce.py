@@ -1,0 +1,194 @@
+"""Reproduce the paper's Table 2 and Figure 2 from GateLab's own core.
+
+One *run* = (protocol, dataset, arch, candidate k): train with early stopping on validation NLL,
+then evaluate the best-validation weights on train, valid and test. Each finished run is one
+JSON file ``OUT/runs/<protocol>/<dataset>/<arch>-k<k>.json`` written atomically, so an
+interrupted reproduction resumes where it stopped and never redoes a finished run.
+
+Protocols
+---------
+paper  : RMSProp, weight noise 0.075, gradient norm clipped to 1, the paper's sizes (tanh 100,
+         GRU 46, LSTM 36), K learning rates with log(lr) ~ U(-12, -6) (natural log), seeded.
+modern : Adam, no weight noise, clip 1, K learning rates with log10(lr) ~ U(-4, -2), and a
+         parameter budget (default the paper's ~20k; larger as an option).
+The same K draws serve every dataset and unit, so the units compete on equal candidates.
+"""
+import csv
+import json
+import math
+import multiprocessing as mp
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from core.models import ARCHS, PAPER_UNITS
+
+PAPER_DATASETS = ("nottingham", "jsb", "musedata", "piano-midi")
+PROTOCOLS = ("paper", "modern")
+# The paper's Table 2, train / test NLL per time step.
+PAPER_TABLE = {
+    "nottingham": {"tanh": (3.22, 3.13), "gru": (2.79, 3.23), "lstm": (3.08, 3.20)},
+    "jsb": {"tanh": (8.82, 9.10), "gru": (6.94, 8.54), "lstm": (8.15, 8.67)},
+    "musedata": {"tanh": (5.64, 6.23), "gru": (5.06, 5.99), "lstm": (5.18, 6.23)},
+    "piano-midi": {"tanh": (5.64, 9.03), "gru": (4.93, 8.82), "lstm": (6.49, 9.03)},
+}
+
+
+@dataclass
+class ReproduceConfig:
+    """What to reproduce and how; everything needed to redo it is recorded with the results."""
+    protocol: str = "paper"                       # paper | modern
+    datasets: tuple = PAPER_DATASETS              # dataset names
+    archs: tuple = ARCHS                          # units to compare
+    candidates: int = 10                          # K learning rates (the paper: 10)
+    seed: int = 0                                 # seeds the lr draws and every run
+    budget: int = 0                               # 0: paper sizes (paper) / ~20k (modern)
+    max_epochs: int = 200                         # upper bound on epochs per run
+    patience: int = 10                            # early stopping, epochs without improvement
+    batch_size: int = 8                           # sequences per update
+    truncate: int = 200                           # training chunk length (evaluation: whole pieces)
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    out: str = "results/reproduce"
+
+    def learning_rates(self) -> list[float]:
+        rng = np.random.default_rng(self.seed)
+        if self.protocol == "paper":
+            return [float(math.exp(v)) for v in rng.uniform(-12, -6, self.candidates)]
+        return [float(10 ** v) for v in rng.uniform(-4, -2, self.candidates)]
+
+    def run_settings(self, dataset: str, arch: str, k: int):
+        from core.train import Settings
+        paper = self.protocol == "paper"
+        units = PAPER_UNITS[arch] if paper and not self.budget else 0
+        return Settings(dataset=dataset, arch=arch, variant="torch", units=units,
+                        budget=self.budget or 20_000, optimizer="rmsprop" if paper else "adam",
+                        lr=self.learning_rates()[k], clip=1.0, weight_noise=0.075 if paper else 0.0,
+                        batch_size=self.batch_size, truncate=self.truncate, epochs=self.max_epochs,
+                        patience=self.patience, seed=self.seed + k)
+
+    def run_path(self, dataset: str, arch: str, k: int) -> Path:
+        return Path(self.out) / "runs" / self.protocol / dataset / f"{arch}-k{k}.json"
+
+    def jobs(self) -> list[tuple[str, str, int]]:
+        return [(d, a, k) for d in self.datasets for a in self.archs for k in range(self.candidates)]
+
+
+def run_one(config: ReproduceConfig, dataset: str, arch: str, k: int) -> dict:
+    """Train one candidate and write its result file. Runs in a worker process."""
+    import torch
+
+    from core.data import load_dataset
+    from core.train import Trainer, evaluate, fit
+    torch.set_num_threads(1)  # one process per core beats threads for models this small
+    settings = config.run_settings(dataset, arch, k)
+    data = load_dataset(dataset)
+    t0 = time.perf_counter()
+    trainer = Trainer(settings)
+    history = fit(trainer, data.splits["train"], data.splits["valid"])
+    final = {split: evaluate(trainer.model, data.splits[split]) for split in ("train", "valid", "test")}
+    result = {"protocol": config.protocol, "dataset": dataset, "arch": arch, "candidate": k,
+              "settings": settings.to_dict(), "units": trainer.model.spec.units,
+              "n_params": trainer.model.spec.n_params, "epochs": len(history),
+              "updates": trainer.updates, "wall_seconds": time.perf_counter() - t0,
+              "history": history, **{f"{s}_nll": m["nll"] for s, m in final.items()},
+              **{f"{s}_accuracy": m["accuracy"] for s, m in final.items()}}
+    path = config.run_path(dataset, arch, k)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_text(json.dumps(result))
+    os.replace(tmp, path)
+    return result
+
+
+def _run_job(args):
+    config, dataset, arch, k = args
+    return run_one(config, dataset, arch, k)
+
+
+def reproduce(config: ReproduceConfig, progress=print) -> list[dict]:
+    """Run every job not yet finished, ``config.workers`` at a time; then summarise."""
+    jobs = config.jobs()
+    todo = [j for j in jobs if not config.run_path(*j).exists()]
+    done = len(jobs) - len(todo)
+    progress(f"{config.protocol} protocol: {len(jobs)} runs, {done} already finished, "
+             f"{len(todo)} to go on {config.workers} worker(s); lr candidates "
+             + ", ".join(f"{lr:.2e}" for lr in config.learning_rates()))
+    start = time.perf_counter()
+    if todo:
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(min(config.workers, len(todo))) as pool:
+            for i, r in enumerate(pool.imap_unordered(_run_job, [(config, *j) for j in todo]), 1):
+                elapsed = time.perf_counter() - start
+                eta = elapsed / i * (len(todo) - i)
+                progress(f"[{done + i}/{len(jobs)}] {r['dataset']} {r['arch']} k={r['candidate']} "
+                         f"lr {r['settings']['lr']:.2e}: valid {r['valid_nll']:.3f} test {r['test_nll']:.3f} "
+                         f"({r['epochs']} epochs, {r['wall_seconds']:.0f} s); elapsed {elapsed:.0f} s, "
+                         f"about {eta:.0f} s left")
+    return summarise(config)
+
+
+def load_runs(config: ReproduceConfig) -> list[dict]:
+    runs = []
+    for d, a, k in config.jobs():
+        path = config.run_path(d, a, k)
+        if path.exists():
+            runs.append(json.loads(path.read_text()))
+    return runs
+
+
+def best_runs(runs: list[dict]) -> dict:
+    """(dataset, arch) -> the run with the lowest validation NLL (the paper's selection)."""
+    best = {}
+    for r in runs:
+        key = (r["dataset"], r["arch"])
+        if key not in best or r["valid_nll"] < best[key]["valid_nll"]:
+            best[key] = r
+    return best
+
+
+def summarise(config: ReproduceConfig) -> list[dict]:
+    """Write results.json, results.csv (every run) and table.md (Table 2 style)."""
+    runs = load_runs(config)
+    out = Path(config.out) / config.protocol
+    out.mkdir(parents=True, exist_ok=True)
+    columns = ["protocol", "dataset", "arch", "candidate", "units", "n_params", "epochs", "updates",
+               "wall_seconds", "train_nll", "valid_nll", "test_nll", "test_accuracy"]
+    rows = [{c: r[c] for c in columns} | {"lr": r["settings"]["lr"]} for r in runs]
+    (out / "results.json").write_text(json.dumps({"config": asdict(config) | {
+        "learning_rates": config.learning_rates()}, "runs": rows}, indent=1))
+    with open(out / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns + ["lr"])
+        writer.writeheader()
+        writer.writerows(rows)
+    (out / "table.md").write_text(table_markdown(config, runs))
+    return rows
+
+
+def table_markdown(config: ReproduceConfig, runs: list[dict]) -> str:
+    """Ours vs the paper, train / test NLL per time step, with the test difference."""
+    best = best_runs(runs)
+    lines = [f"| dataset | unit | params | lr | epochs | ours train / test | paper train / test | test diff |",
+             "|---|---|---|---|---|---|---|---|"]
+    for d in config.datasets:
+        for a in config.archs:
+            r, paper = best.get((d, a)), PAPER_TABLE.get(d, {}).get(a)
+            if r is None:
+                lines.append(f"| {d} | {a} | | | | not run yet | {paper[0]:.2f} / {paper[1]:.2f} | |" if paper
+                             else f"| {d} | {a} | | | | not run yet | | |")
+                continue
+            ours = f"{r['train_nll']:.2f} / {r['test_nll']:.2f}"
+            theirs = f"{paper[0]:.2f} / {paper[1]:.2f}" if paper else "-"
+            diff = f"{r['test_nll'] - paper[1]:+.2f}" if paper else "-"
+            lines.append(f"| {d} | {a} | {r['n_params']} | {r['settings']['lr']:.2e} | {r['epochs']} "
+                         f"| {ours} | {theirs} | {diff} |")
+    total = sum(r["wall_seconds"] for r in runs)
+    lines.append(f"\n{len(runs)} runs, {total:.0f} s of training in total "
+                 f"(sum over runs; workers ran in parallel).")
+    return "\n".join(lines) + "\n"
+
+
+def with_overrides(config: ReproduceConfig, **kw) -> ReproduceConfig:
+    return replace(config, **{k: v for k, v in kw.items() if v is not None})

@@ -1,0 +1,66 @@
+"""`reproduce` on a tiny configuration: runs, writes the table, resumes without redoing work."""
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from core.reproduce import PAPER_TABLE, ReproduceConfig, best_runs, reproduce
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    return ReproduceConfig(protocol="paper", datasets=("chorales",), archs=("tanh", "lstm"),
+                           candidates=2, max_epochs=2, patience=1, batch_size=16, workers=2,
+                           out=str(tmp_path / "out"))
+
+
+def test_learning_rates_follow_the_protocol_and_are_seeded():
+    paper = ReproduceConfig(protocol="paper", candidates=10, seed=3).learning_rates()
+    assert all(math.exp(-12) <= lr <= math.exp(-6) for lr in paper)
+    assert paper == ReproduceConfig(protocol="paper", candidates=10, seed=3).learning_rates()
+    assert paper != ReproduceConfig(protocol="paper", candidates=10, seed=4).learning_rates()
+    modern = ReproduceConfig(protocol="modern", candidates=5).learning_rates()
+    assert all(1e-4 <= lr <= 1e-2 for lr in modern)
+
+
+def test_paper_protocol_settings():
+    s = ReproduceConfig(protocol="paper").run_settings("jsb", "gru", 0)
+    assert (s.optimizer, s.weight_noise, s.clip, s.units) == ("rmsprop", 0.075, 1.0, 46)
+    m = ReproduceConfig(protocol="modern", budget=50_000).run_settings("jsb", "gru", 0)
+    assert (m.optimizer, m.weight_noise, m.units, m.budget) == ("adam", 0.0, 0, 50_000)
+
+
+def test_tiny_reproduction_runs_summarises_and_resumes(tiny):
+    lines = []
+    rows = reproduce(tiny, progress=lines.append)
+    assert len(rows) == 4 and "4 to go" in lines[0]
+    assert any("about" in line and "left" in line for line in lines[1:])   # progress with an ETA
+    out = Path(tiny.out) / "paper"
+    table = (out / "table.md").read_text()
+    assert "| chorales | tanh |" in table and "| chorales | lstm |" in table
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["config"]["learning_rates"] == tiny.learning_rates()
+    assert (out / "results.csv").read_text().count("\n") == 5
+    best = best_runs([json.loads(tiny.run_path("chorales", a, k).read_text())
+                      for a in ("tanh", "lstm") for k in range(2)])
+    assert set(best) == {("chorales", "tanh"), ("chorales", "lstm")}
+
+    # An interrupted run: one result lost, a partial file left behind. Only that run is redone.
+    mtimes = {k: tiny.run_path("chorales", "tanh", k).stat().st_mtime_ns for k in range(2)}
+    lost = tiny.run_path("chorales", "lstm", 1)
+    lost.unlink()
+    lost.with_suffix(".part").write_text("{partial")
+    lines.clear()
+    reproduce(tiny, progress=lines.append)
+    assert "3 already finished, 1 to go" in lines[0] and len(lines) == 2
+    assert lost.exists()
+    assert {k: tiny.run_path("chorales", "tanh", k).stat().st_mtime_ns for k in range(2)} == mtimes
+    lines.clear()
+    reproduce(tiny, progress=lines.append)
+    assert "0 to go" in lines[0] and len(lines) == 1
+
+
+def test_paper_table_is_the_papers():
+    assert PAPER_TABLE["jsb"]["gru"] == (6.94, 8.54)
+    assert PAPER_TABLE["piano-midi"]["lstm"] == (6.49, 9.03)
