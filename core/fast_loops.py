@@ -7,8 +7,8 @@ Conventions (all arrays C-contiguous numpy, one dtype, float32 or float64):
 - backward loops fill dL/d(pre-activation) per step; weight gradients are summed outside.
 
 One step of the whole batch is one BLAS product, (B, H) @ (H, G*H); the gates are computed
-on flat float64 buffers of the step's pre-activations by exp-free-of-calls passes that LLVM
-vectorises (``_sigm_``, ``_tanh_``), and stored in the arrays' dtype. Rows never mix, so
+on flat float64 buffers of the step's pre-activations, in passes without libm calls that
+LLVM vectorises (``_sigm_``, ``_tanh_``), and stored in the arrays' dtype. Rows never mix, so
 padding at the end of a sequence cannot reach its real steps. Measured alternatives: one
 sequence at a time with hand-written mat-vec loops was 4-6x slower in the products; libm's
 exp/tanh per element made the forward loops 1.2-1.7x slower (docs/fast_rnn.md).

@@ -152,3 +152,16 @@ def test_trainer_steps_match_on_either_path(arch, variant):
         finally:
             fast_rnn.set_enabled(True)
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+
+
+@pytest.mark.parametrize("arch,variant", LAYERS[:4])
+def test_saturated_gates_match_and_nan_propagates(arch, variant):
+    # pre-activations of +-1000 (exp clamped at +-708 inside the loops) saturate like torch's
+    model = build_model(arch, variant, units=5, seed=6).double()
+    x = torch.randn(2, 6, 88, dtype=torch.float64) * 1000
+    with torch.enable_grad():
+        h_fast = fast_rnn.run(model.rnn, x).detach()
+    assert torch.allclose(h_fast, model.rnn(x)[0].detach(), atol=1e-12)
+    x[1, 3, 0] = float("nan")
+    h = fast_rnn.run(model.rnn, x).detach()
+    assert torch.isnan(h[1, 3:]).all() and not torch.isnan(h[0]).any() and not torch.isnan(h[1, :3]).any()
