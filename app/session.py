@@ -19,7 +19,7 @@ def start_worker() -> None:
 def ensure_worker(settings: dict, dataset=None, dataset_key: str = "") -> LabClient:
     """The session's worker, started on first use; a settings change resets it.
 
-    ``dataset`` is an uploaded Dataset (``settings["dataset"] == "upload"``) and
+    ``dataset`` is an uploaded Dataset (``settings["dataset"] == "midi"``) and
     ``dataset_key`` identifies it, so a new upload resets too.
     """
     client = st.session_state.get(CLIENT_KEY)

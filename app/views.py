@@ -22,10 +22,11 @@ def transport() -> None:
     s = session.status()
     ready, running = s.get("ready", False), s.get("running", False)
     cols = st.columns([1, 1, 1, 1, 1.6, 2.4])
-    cols[0].button("Play", icon=":material/play_arrow:", on_click=session.play, disabled=running,
-                   type="primary", key="play")
-    cols[1].button("Pause", icon=":material/pause:", on_click=session.pause, disabled=not running,
-                   key="pause")
+    # Never disabled: a button drawn from a stale status must still act (Pause always pauses).
+    cols[0].button("Play", icon=":material/play_arrow:", on_click=session.play,
+                   type="secondary" if running else "primary", key="play")
+    cols[1].button("Pause", icon=":material/pause:", on_click=session.pause,
+                   type="primary" if running else "secondary", key="pause")
     cols[2].button("Step", on_click=session.step, disabled=not ready, key="step",
                    help="Pause, then exactly one update of every model (on the same batch).")
     cols[3].button("Reset", on_click=session.reset, key="reset", help="Fresh models, same settings.")

@@ -19,13 +19,14 @@ from core.train import OPTIMIZERS, Settings, Trainer, evaluate, make_batches
 
 VALID_MAX_STEPS = 4000   # live validation uses the first pieces up to this many steps (speed)
 LOSS_MAX_POINTS = 400    # train-loss points per model sent to the page (bin means beyond)
+NAMES = {"tanh": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
 WINDOW_MAX = 256         # longest stretch of a piece whose gates are sent to the page
 
 
 @dataclass
 class LabSettings:
     """One Lab setup; every field is mirrored in the page's URL. A change means a reset."""
-    dataset: str = "chorales"           # registry name (core.data), or "upload"
+    dataset: str = "chorales"           # a core.data registry name ("midi": uploaded files)
     archs: tuple = ARCHS                # which of tanh / gru / lstm train side by side
     variant: str = "torch"              # torch | paper equations
     budget: int = DEFAULT_BUDGET        # parameters per model; units are chosen to match
@@ -108,28 +109,19 @@ def _parse_field(name: str, raw: str, default):
 
 
 def load_lab_dataset(name: str):
-    """A dataset by registry name; raises the data layer's DataError (a user-facing message)."""
-    try:
-        from core.data import load_dataset
-    except ImportError:  # TEMP until core.data lands: the built-in corpora only
-        from core import builtin
-        from core.dataset import Dataset
-        makers = {"chorales": builtin.make_chorales, "long-memory": builtin.make_long_memory}
-        return Dataset(name, name, makers[name](), 2, "built-in", "built-in")
+    """A dataset by registry name; raises ``core.data.DataError`` (a user-facing message)."""
+    from core.data import load_dataset
     return load_dataset(name)
 
 
-BUILTIN_TITLES = {"chorales": "Built-in chorales (offline)",
-                  "long-memory": "Built-in long-memory task (offline)"}
-
-
 def dataset_choices() -> dict[str, str]:
-    """name -> title of every dataset the Lab offers: the built-in corpora first, then the
-    four paper datasets (marked when they would have to be downloaded first)."""
-    from core.polyphonic import PAPER_SPECS, find_local
-    titles = dict(BUILTIN_TITLES)
-    for name, spec in PAPER_SPECS.items():
-        titles[name] = spec.title + ("" if find_local(spec.filename) else " (downloads on first use)")
+    """name -> title of every dataset the Lab offers by name: the built-in corpora first, then
+    the four paper datasets (marked when they would have to be downloaded first)."""
+    from core.data import BUILTIN_DATASETS, PAPER_DATASETS, TITLES, available_datasets
+    local = set(available_datasets())
+    titles = {name: f"{TITLES[name]} (offline)" for name in BUILTIN_DATASETS}
+    for name in PAPER_DATASETS:
+        titles[name] = TITLES[name] + ("" if name in local else " (downloads on first use)")
     return titles
 
 
@@ -228,7 +220,7 @@ class Lab:
         for arch, trainer in self.trainers.items():
             result = trainer.step(batch)
             if result.diverged:
-                self.messages = (self.messages + [f"{arch.upper()}: {result.message}"])[-5:]
+                self.messages = (self.messages + [f"{NAMES[arch]}: {result.message}"])[-5:]
             else:
                 self.train_rows[arch].append((trainer.updates, trainer.seconds, result.loss))
         if self.steps % self.settings.eval_every == 0:
@@ -238,6 +230,18 @@ class Lab:
         for arch, trainer in self.trainers.items():
             m = evaluate(trainer.model, self.valid)
             self.valid_rows[arch].append((trainer.updates, trainer.seconds, m["nll"], m["accuracy"]))
+
+    def warnings(self) -> list[str]:
+        """What the page should warn about: undone (non-finite) updates, and validation losses
+        that grew far above their start (finite, but the learning rate is too large)."""
+        out = list(self.messages)
+        for arch, rows in self.valid_rows.items():
+            first, last = rows[0][2], rows[-1][2]
+            if len(rows) > 1 and not last < 2 * first:  # also catches inf / nan
+                out.append(f"{NAMES[arch]}: validation NLL {last:.4g} is far above its start "
+                           f"({first:.4g}): the learning rate {self.settings.lr:g} is probably "
+                           "too large.")
+        return out
 
     def metrics(self) -> dict:
         """Per architecture: size, progress and the latest losses, as plain numbers."""
@@ -334,7 +338,7 @@ class Worker:
         lab = self.lab
         return {"ready": lab is not None, "running": self.running, "error": self.error,
                 "generation": self.generation, "steps": lab.steps if lab else 0,
-                "epoch": lab.epoch if lab else 0, "messages": list(lab.messages) if lab else [],
+                "epoch": lab.epoch if lab else 0, "messages": lab.warnings() if lab else [],
                 "updates": {a: t.updates for a, t in lab.trainers.items()} if lab else {}}
 
     def handle(self, command: str, *args) -> dict:

@@ -1,0 +1,181 @@
+"""core.lab: settings <-> URL, the shared-batch Lab, its snapshots, and the worker protocol."""
+import threading
+from multiprocessing import Pipe
+
+import numpy as np
+import pytest
+
+from core import lab as lab_module
+from core.lab import (Lab, LabSettings, Worker, bin_means, history_csv, load_lab_dataset,
+                      pca_2d, run_worker, validation_pieces)
+from core.models import count_parameters
+
+
+@pytest.fixture(scope="module")
+def chorales():
+    return load_lab_dataset("chorales")
+
+
+@pytest.fixture(scope="module")
+def small_lab(chorales):
+    return Lab(LabSettings(eval_every=2), chorales)
+
+
+def test_settings_round_trip_through_url_params():
+    s = LabSettings(dataset="long-memory", archs=("lstm", "tanh"), variant="paper", budget=12000,
+                    optimizer="rmsprop", lr=3e-4, clip=0.0, weight_noise=0.075, batch_size=16,
+                    truncate=0, seed=7, eval_every=3)
+    params = s.to_params()
+    assert params["archs"] == "tanh,lstm"  # canonical order
+    assert all(isinstance(v, str) for v in params.values())
+    back, problems = LabSettings.from_params(params)
+    assert back == s and problems == []
+
+
+def test_bad_url_params_keep_defaults_and_are_reported():
+    s, problems = LabSettings.from_params({"lr": "-1", "archs": "gru,xlstm", "batch_size": "2.5",
+                                           "seed": "11"})
+    assert s.lr == LabSettings.lr and s.archs == LabSettings.archs
+    assert s.batch_size == LabSettings.batch_size and s.seed == 11
+    assert len(problems) == 3 and any("xlstm" in p for p in problems)
+
+
+def test_settings_reject_no_architecture():
+    with pytest.raises(ValueError, match="at least one"):
+        LabSettings(archs=())
+
+
+def test_specs_give_units_and_exact_parameter_counts():
+    specs = LabSettings(budget=20000).specs()
+    assert [s.arch for s in specs] == ["tanh", "gru", "lstm"]
+    for s in specs:
+        assert s.n_params == count_parameters(s.arch, s.units, s.variant)
+        assert abs(s.n_params - 20000) < 600
+
+
+def test_bin_means_by_hand():
+    idx, means = bin_means(np.array([1.0, 3.0, 5.0, 7.0]), 2)
+    assert means.tolist() == [2.0, 6.0] and idx.tolist() == [0.5, 2.5]
+    idx, means = bin_means(np.array([4.0, 5.0]), 10)
+    assert means.tolist() == [4.0, 5.0] and idx.tolist() == [0.0, 1.0]
+
+
+def test_pca_2d_on_a_line_puts_all_variance_on_pc1():
+    t = np.arange(5.0)
+    states = np.column_stack([t, 2 * t, np.zeros(5)])  # a straight path
+    proj, share = pca_2d(states)
+    assert share[0] == pytest.approx(1.0) and share[1] == pytest.approx(0.0, abs=1e-12)
+    assert np.allclose(np.abs(proj[:, 0]), np.abs(t - 2) * np.sqrt(5))
+    assert proj[-1, 0] > 0  # sign fixed: the largest loading is positive
+    assert np.allclose(pca_2d(np.ones((3, 4)))[0], 0)  # a constant state: no direction
+
+
+def test_validation_pieces_caps_steps_but_keeps_one():
+    pieces = [np.zeros((n, 88), np.uint8) for n in (30, 30, 30)]
+    assert len(validation_pieces(pieces, max_steps=65)) == 2
+    assert len(validation_pieces(pieces, max_steps=10)) == 1
+
+
+def test_step_updates_every_model_once_on_the_same_batch(chorales, monkeypatch):
+    lab = Lab(LabSettings(eval_every=100), chorales)
+    seen = []
+    original = lab_module.Trainer.step
+
+    def spy(trainer, batch):
+        seen.append((trainer.settings.arch, id(batch)))
+        return original(trainer, batch)
+    monkeypatch.setattr(lab_module.Trainer, "step", spy)
+    lab.step()
+    lab.step()
+    assert [a for a, _ in seen] == ["tanh", "gru", "lstm"] * 2
+    assert len({b for _, b in seen[:3]}) == 1 and len({b for _, b in seen[3:]}) == 1
+    assert seen[0][1] != seen[3][1]
+    assert {a: t.updates for a, t in lab.trainers.items()} == {"tanh": 2, "gru": 2, "lstm": 2}
+
+
+def test_validation_cadence_and_history(small_lab):
+    lab = small_lab
+    for _ in range(4):
+        lab.step()
+    valid = lab.valid_rows["gru"]
+    assert [row[0] for row in valid] == [0, 2, 4]  # update 0, then every 2 steps
+    hist = lab.loss_history(max_points=3)
+    assert hist["gru"]["train"].shape == (3, 3) and hist["gru"]["binned"]
+    assert hist["gru"]["valid"].shape == (3, 3)
+    m = lab.metrics()["lstm"]
+    assert m["updates"] == 4 and np.isfinite(m["train_nll"]) and m["valid_nll"] < 70
+    csv = history_csv(lab.history_rows()).splitlines()
+    assert csv[0] == "model,kind,updates,seconds,nll,accuracy"
+    assert len(csv) == 1 + 3 * (4 + 3)
+
+
+def test_views_are_windows_of_exact_traces(small_lab):
+    v = small_lab.views(piece=1, start=8, length=16)
+    piece = small_lab.pieces[1]
+    assert v["start"] == 8 and v["n_steps"] == len(piece)
+    assert np.array_equal(v["target"], piece[8:24])
+    gru, lstm, tanh = v["models"]["gru"], v["models"]["lstm"], v["models"]["tanh"]
+    assert set(gru["gates"]) == {"z", "r", "h_tilde"} and set(lstm["gates"]) == {"i", "f", "o", "g"}
+    assert tanh["gates"] == {} and tanh["state_name"] == "h" and lstm["state_name"] == "c"
+    assert gru["gates"]["z"].shape == (16, gru["units"]) and lstm["probs"].shape == (16, 88)
+    assert gru["pca"].shape == (16, 2) and sorted(gru["unit_order"]) == list(range(gru["units"]))
+    from core.trace import trace
+    full = trace(small_lab.trainers["gru"].model, piece)
+    assert np.allclose(gru["gates"]["z"], full["z"][8:24], atol=1e-6)  # causal: prefix = full
+    assert small_lab.views(piece=1, start=8, length=16) is v  # cached until the next step
+
+
+def test_divergence_is_reported_and_undone(chorales):
+    lab = Lab(LabSettings(lr=1e38, clip=0.0, archs=("gru",)), chorales)
+    lab.step()
+    assert lab.trainers["gru"].updates == 0 and lab.steps == 1
+    assert any("diverged" in w and "smaller learning rate" in w for w in lab.warnings())
+
+
+def test_worker_commands(chorales, monkeypatch):
+    monkeypatch.setattr(lab_module, "load_lab_dataset", lambda name: chorales)
+    w = Worker()
+    assert w.handle("get")["status"]["ready"] is False
+    w.handle("reset", LabSettings(archs=("lstm",)).to_dict())
+    assert w.handle("play")["status"]["running"]
+    w.tick()
+    assert w.handle("pause")["status"]["updates"] == {"lstm": 1}
+    w.tick()  # paused: no training
+    reply = w.handle("step")
+    assert reply["status"]["updates"] == {"lstm": 2} and not reply["status"]["running"]
+    got = w.handle("get", {"views": {"piece": 0, "length": 8}, "csv": True})
+    assert got["views"]["models"]["lstm"]["probs"].shape == (8, 88) and got["csv"].startswith("model,")
+    assert got["metrics"]["lstm"]["updates"] == 2
+
+
+def test_worker_reports_a_missing_dataset(monkeypatch):
+    class DataError(Exception):
+        pass
+
+    def missing(name):
+        raise DataError(f"{name}: no local copy and the download failed (offline)")
+    monkeypatch.setattr(lab_module, "load_lab_dataset", missing)
+    w = Worker()
+    status = w.handle("reset", LabSettings(dataset="jsb").to_dict())["status"]
+    assert status["error"] == "jsb: no local copy and the download failed (offline)"
+    assert not status["ready"] and not w.handle("play")["status"]["running"]
+
+
+def test_run_worker_answers_then_exits_on_stop_or_silence(chorales, monkeypatch):
+    monkeypatch.setattr(lab_module, "load_lab_dataset", lambda name: chorales)
+    inbox_r, inbox_w = Pipe(duplex=False)
+    out_r, out_w = Pipe(duplex=False)
+    thread = threading.Thread(target=run_worker, args=(inbox_r, out_w, 2.0), daemon=True)
+    thread.start()
+    inbox_w.send((1, "reset", LabSettings(archs=("tanh",)).to_dict()))
+    inbox_w.send((2, "step"))
+    assert out_r.recv()[0] == 1
+    message_id, reply = out_r.recv()
+    assert message_id == 2 and reply["status"]["updates"] == {"tanh": 1}
+    inbox_w.send((3, "stop"))
+    thread.join(5)
+    assert not thread.is_alive()
+    silent = threading.Thread(target=run_worker, args=(inbox_r, out_w, 0.3), daemon=True)
+    silent.start()
+    silent.join(5)
+    assert not silent.is_alive()  # no heartbeat: it ends by itself
