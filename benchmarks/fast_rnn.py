@@ -1,7 +1,7 @@
 """Forward + backward of the recurrent layer: core.fast_rnn's numba loops against the fused
 torch modules, on the same batches in one run.
 
-    python benchmarks/fast_rnn.py [--rounds 7] [--threads N]
+    python benchmarks/fast_rnn.py [--rounds 5] [--threads N]
     NUMBA_CACHE_DIR=$(mktemp -d) python benchmarks/fast_rnn.py   # also shows cold compile times
 
 Rows: unit x width (the paper's sizes and 128) x batch (8 x 255, Nottingham-like; 32 x 100).
@@ -84,7 +84,7 @@ def machine() -> str:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
     if args.threads:

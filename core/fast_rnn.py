@@ -7,15 +7,16 @@ sequential; everything else is one big product over all B*T rows:
 
 - before the loop (autograd): ``gi = x W_ih^T + b_ih`` for all steps, so dx, dW_ih and
   db_ih come from ``F.linear``'s own backward;
-- the loops (numba, ``core.fast_loops``): each sequence in turn, t = 0..T-1 forward saving
-  the gates, t = T-1..0 backward returning dL/d(pre-activations) (B, T, G*H);
+- the loops (numba, ``core.fast_loops``): the whole batch a step at a time, t = 0..T-1
+  forward saving the gates, t = T-1..0 backward returning dL/d(pre-activations) (B, T, G*H);
 - after the loop: ``dW_hh = sum_{b,t} da_{b,t} h_{b,t-1}^T``, one (G*H, B*T) @ (B*T, H) product.
 
 ``RecurrentModel.forward`` calls ``run(self.rnn, x)`` when ``supported(model, x)``: numba is
 installed, the model trains (training mode, grad enabled), x is float32/float64 on the CPU,
 and the layer is one of nn.RNN (tanh), nn.GRU, PaperGRU, PaperLSTM. ``set_enabled(False)`` or
 ``GATELAB_FAST_RNN=0`` in the environment turns it off; the modules stay the reference
-(tests/test_fast_rnn.py checks outputs and every gradient against them).
+(tests/test_fast_rnn.py checks outputs and every gradient against them). Measured speeds:
+docs/fast_rnn.md.
 """
 import importlib.util
 import os
