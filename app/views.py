@@ -128,8 +128,9 @@ def live_views() -> None:
 
     @st.fragment(run_every=SLOW_S if playing else None)
     def views():
-        snap = _last("last_views", session.snapshot(views=request, timeout=0.5))
-        if snap is None or "views" not in snap:
+        snap = session.snapshot(views=request, timeout=0.5)
+        snap = _last("last_views", snap if snap and "views" in snap else None)
+        if snap is None:
             return
         v = snap["views"]
         st.caption(f"Validation piece {v['piece']} ({v['n_steps']} steps), steps {v['start']}–"

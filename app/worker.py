@@ -44,7 +44,7 @@ class LabClient:
         self.proc.stdout.close()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._waiting_get = None  # id of a "get" still unanswered (not resent while busy)
+        self._waiting_get = None  # (id, request) of a "get" still unanswered: not resent while busy
         self.status: dict = {"ready": False, "running": False, "error": None}
         self.settings, self.dataset = settings, dataset
         self._finalizer = weakref.finalize(self, _stop, self.proc, self._out, self._in)
@@ -59,15 +59,15 @@ class LabClient:
         """Send ``command`` and wait up to ``timeout`` s for its reply (``None`` if late)."""
         with self._lock:
             self._drain(0)
-            if command == "get" and self._waiting_get is not None:
-                return self._await(self._waiting_get, timeout)  # still busy: do not pile up
+            if command == "get" and self._waiting_get and self._waiting_get[1] == args:
+                return self._await(self._waiting_get[0], timeout)  # still busy: do not pile up
             message_id = next(self._ids)
             try:
                 self._out.send((message_id, command, *args))
             except (OSError, ValueError):
                 raise WorkerGone("the training process has ended") from None
             if command == "get":
-                self._waiting_get = message_id
+                self._waiting_get = (message_id, args)
             return self._await(message_id, timeout)
 
     def reset(self, settings: dict, dataset=None, timeout: float = 60.0):
@@ -92,7 +92,7 @@ class LabClient:
             while self._in.poll(wait):
                 got, reply = self._in.recv()
                 self.status = reply["status"]
-                if got == self._waiting_get:
+                if self._waiting_get and got == self._waiting_get[0]:
                     self._waiting_get = None
                 if got == until:
                     return reply

@@ -415,7 +415,7 @@ def run_worker(inbox, outbox, timeout: float = HEARTBEAT_TIMEOUT_S) -> None:
                 return _log("pipe closed: the page's server is gone")
             last_message = time.monotonic()
             if command == "stop":
-                return _log("stopped by the page")
+                return
             outbox.send((message_id, worker.handle(command, *args)))
             continue
         if time.monotonic() - last_message > timeout:
