@@ -9,7 +9,7 @@ from core.train import Settings
 
 
 def saved(tmp_path, arch="gru", variant="torch", units=10):
-    model = build_model(arch, variant, units=units, seed=1)
+    model = build_model(arch, variant, units=units, seed=1).eval()
     settings = Settings(arch=arch, variant=variant, units=units)
     path = checkpoint.save(tmp_path / "model.pt", model, settings, [{"epoch": 1, "valid_nll": 9.5}],
                            {"test": {"nll": 9.4}})
