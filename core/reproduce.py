@@ -192,3 +192,17 @@ def table_markdown(config: ReproduceConfig, runs: list[dict]) -> str:
 
 def with_overrides(config: ReproduceConfig, **kw) -> ReproduceConfig:
     return replace(config, **{k: v for k, v in kw.items() if v is not None})
+
+
+def learning_curves(config: ReproduceConfig) -> dict:
+    """Figure 2's data: dataset -> arch -> {"train", "valid"}: arrays of rows
+    (updates, seconds, NLL), one row per epoch, for the best-validation candidate."""
+    curves = {}
+    for (dataset, arch), run in sorted(best_runs(load_runs(config)).items()):
+        rows = run["history"]
+        xs = np.array([[r["updates"], r["seconds"]] for r in rows], dtype=float).reshape(-1, 2)
+        curves.setdefault(dataset, {})[arch] = {
+            "train": np.column_stack([xs, [r["train_nll"] for r in rows]]),
+            "valid": np.column_stack([xs, [r["valid_nll"] for r in rows]]),
+            "lr": run["settings"]["lr"]}
+    return curves
