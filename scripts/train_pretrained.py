@@ -1,0 +1,113 @@
+"""Train GateLab's pretrained set: tanh RNN / GRU / LSTM at the paper's sizes, both variants,
+on JSB Chorales and on the built-in chorales; write assets/pretrained/*.pt and manifest.json.
+
+    GATELAB_DATA_DIR=../shared/data/polyphonic .venv/bin/python scripts/train_pretrained.py
+
+Reproducible: fixed seeds, one torch thread, every setting recorded in the manifest (and in
+each checkpoint). ``--only NAME ...`` retrains some models and keeps the manifest's other
+entries; ``--epochs`` caps every run (the tests use it to show the script runs).
+"""
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from core import checkpoint  # noqa: E402
+from core.data import load_dataset  # noqa: E402
+from core.models import ARCHS, PAPER_UNITS, VARIANTS  # noqa: E402
+from core.pretrained import FORMAT, MANIFEST, PRETRAINED_DIR, sha256_bytes  # noqa: E402
+from core.train import Settings, Trainer, evaluate, fit  # noqa: E402
+
+DATASETS = ("jsb", "chorales")
+MAX_EPOCHS = {"jsb": 200, "chorales": 60}  # caps; early stopping usually ends sooner
+COMMON = dict(optimizer="adam", lr=2e-3, clip=1.0, batch_size=8, truncate=200, patience=10, seed=0)
+
+
+def run_names(datasets=DATASETS, archs=ARCHS, variants=VARIANTS) -> list[str]:
+    """Every model of the set, as ``<dataset>-<arch>-<variant>`` (the file stems)."""
+    return [f"{d}-{a}-{v}" for d in datasets for v in variants for a in archs]
+
+
+def settings_for(name: str, epochs: int | None = None) -> Settings:
+    dataset, arch, variant = name.rsplit("-", 2)
+    return Settings(dataset=dataset, arch=arch, variant=variant, units=PAPER_UNITS[arch],
+                    epochs=epochs or MAX_EPOCHS[dataset], **COMMON)
+
+
+def train_one(name: str, data, out: Path, epochs: int | None) -> dict:
+    """Train one model, save its best weights, return its manifest entry."""
+    settings = settings_for(name, epochs)
+    trainer = Trainer(settings)
+    t0 = time.perf_counter()
+    history = fit(trainer, data.splits["train"], data.splits["valid"])
+    wall = time.perf_counter() - t0
+    final = {split: evaluate(trainer.model, data.splits[split]) for split in ("valid", "test")}
+    path = checkpoint.save(out / f"{name}.pt", trainer.model, settings, history, final)
+    spec = trainer.model.spec
+    best = min(history, key=lambda r: r["valid_nll"])
+    entry = {"name": name, "file": path.name, "dataset": settings.dataset,
+             "dataset_title": data.title, "steps_per_beat": data.steps_per_beat,
+             "arch": spec.arch, "variant": spec.variant, "units": spec.units,
+             "n_params": spec.n_params, "settings": settings.to_dict(),
+             "epochs_run": len(history), "best_epoch": best["epoch"], "updates": trainer.updates,
+             "valid_nll": round(final["valid"]["nll"], 4), "test_nll": round(final["test"]["nll"], 4),
+             "valid_accuracy": round(final["valid"]["accuracy"], 4),
+             "test_accuracy": round(final["test"]["accuracy"], 4),
+             "wall_seconds": round(wall, 1), "bytes": path.stat().st_size,
+             "sha256": sha256_bytes(path.read_bytes())}
+    print(f"{name:22s} {spec.n_params:6d} params  {len(history):3d} epochs (best {best['epoch']:3d})"
+          f"  valid {entry['valid_nll']:.3f}  test {entry['test_nll']:.3f}  {wall:6.1f} s", flush=True)
+    return entry
+
+
+def write_manifest(out: Path, entries: list[dict], command: str, wall: float) -> Path:
+    """Merge ``entries`` into the manifest in ``out`` (other models keep their entries)."""
+    path = out / MANIFEST
+    old = json.loads(path.read_text()).get("models", []) if path.exists() else []
+    by_name = {e["name"]: e for e in old} | {e["name"]: e for e in entries}
+    order = run_names()
+    models = sorted(by_name.values(), key=lambda e: order.index(e["name"]) if e["name"] in order else 99)
+    manifest = {"format": FORMAT, "version": 1, "command": command,
+                "last_run": {"models": [e["name"] for e in entries], "wall_seconds": round(wall, 1),
+                             "torch": torch.__version__, "threads": torch.get_num_threads(),
+                             "python": platform.python_version(), "machine": platform.machine()},
+                "models": models}
+    path.write_text(json.dumps(manifest, indent=1) + "\n")
+    return path
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=run_names(), metavar="NAME",
+                        help="train only these (e.g. jsb-gru-torch); default: all 12")
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    parser.add_argument("--epochs", type=int, help="epoch cap for every run (default: "
+                        + ", ".join(f"{k} {v}" for k, v in MAX_EPOCHS.items()) + ")")
+    parser.add_argument("--out", type=Path, default=PRETRAINED_DIR, help="output directory")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # reproducible numbers, and polite on a shared machine
+    names = args.only or run_names(tuple(args.datasets))
+    args.out.mkdir(parents=True, exist_ok=True)
+    t0, entries, data = time.perf_counter(), [], {}
+    for name in names:
+        dataset = name.rsplit("-", 2)[0]
+        if dataset not in data:
+            data[dataset] = load_dataset(dataset)
+        entries.append(train_one(name, data[dataset], args.out, args.epochs))
+    argv_text = " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    command = f"GATELAB_DATA_DIR=<dir> python scripts/train_pretrained.py {argv_text}".strip()
+    path = write_manifest(args.out, entries, command, time.perf_counter() - t0)
+    print(f"wrote {len(entries)} checkpoints and {path} in {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
