@@ -93,3 +93,14 @@ def csv_source():
             return "error\nthe training process was busy or gone; try again\n"
         return reply["csv"]
     return make_csv
+
+
+def trained_weights(timeout: float = 10.0) -> dict | None:
+    """The Lab's models as trained so far in this session: arch -> {"spec", "settings",
+    "updates", "state_dict"} (``core.lab.Lab.weights``); None when this session has no Lab
+    models (the Lab page was never opened, or its worker stopped) or the worker is busy."""
+    client = st.session_state.get(CLIENT_KEY)
+    if client is None or not client.alive or not client.status.get("ready"):
+        return None
+    reply = command(lambda c: c.get(weights=True, timeout=timeout))
+    return reply.get("weights") if reply else None

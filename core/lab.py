@@ -271,6 +271,16 @@ class Lab:
             out[arch] = {"train": train, "valid": valid, "binned": len(rows) > max_points}
         return out
 
+    def weights(self) -> dict:
+        """Per architecture: ``spec`` (ModelSpec fields), ``settings`` (core.train.Settings
+        fields), ``updates`` and ``state_dict`` (name -> float32 numpy array), for other pages
+        to rebuild the models as trained so far (``RecurrentModel(ModelSpec(**spec))``)."""
+        return {arch: {"spec": asdict(t.model.spec), "settings": t.settings.to_dict(),
+                       "updates": t.updates,
+                       "state_dict": {k: v.detach().cpu().numpy().copy()
+                                      for k, v in t.model.state_dict().items()}}
+                for arch, t in self.trainers.items()}
+
     def history_rows(self) -> list[dict]:
         """Every recorded number, one row per (model, update, kind): the CSV download."""
         rows = []
@@ -368,7 +378,8 @@ class Worker:
         self.lab = Lab(lab_settings, dataset or load_lab_dataset(lab_settings.dataset))
         self.lab.views(0)  # warm up the traces (numba), so the first Play draws at once
 
-    def _get(self, views: dict | None = None, csv: bool = False, max_points: int = LOSS_MAX_POINTS):
+    def _get(self, views: dict | None = None, csv: bool = False, max_points: int = LOSS_MAX_POINTS,
+             weights: bool = False):
         lab = self.lab
         reply = {"metrics": lab.metrics(), "loss": lab.loss_history(max_points),
                  "dataset": {"title": lab.dataset.title, "n_pieces": len(lab.pieces),
@@ -378,6 +389,8 @@ class Worker:
             reply["views"] = lab.views(**views)
         if csv:
             reply["csv"] = history_csv(lab.history_rows())
+        if weights:
+            reply["weights"] = lab.weights()
         return reply
 
     def tick(self) -> None:
