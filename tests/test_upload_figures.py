@@ -1,0 +1,45 @@
+"""The upload page's plot builders (app/figures/piece.py), on tiny hand-built arrays."""
+import numpy as np
+
+from app.figures.piece import add_cursor, cursor_figure, nll_overview_figure, piece_figure
+from app.figures.states import states_figure
+
+
+def test_piece_figure_draws_the_roll_and_marks_window_and_boundary():
+    roll = np.zeros((6, 88), np.uint8)
+    roll[1:3, 39] = 1                       # C4 (MIDI 60) held over steps 1-2
+    fig = piece_figure(roll, start=10, window=(11, 13), boundary=12)
+    heat = fig.data[0]
+    y = list(heat.y)
+    assert list(heat.x) == list(range(10, 16))
+    assert np.asarray(heat.z)[y.index(60)].tolist() == [0, 1, 1, 0, 0, 0]
+    rect, line = fig.layout.shapes
+    assert (rect.x0, rect.x1) == (10.5, 13.5) and line.x0 == line.x1 == 11.5
+
+
+def test_overview_has_one_line_per_model_with_its_mean_and_the_cursor():
+    nll = {"gru": np.array([1.0, 2.0, 3.0]), "lstm": np.array([2.0, 2.0, 2.0])}
+    fig = nll_overview_figure(nll, window=(0, 1), cursor=2)
+    assert [t.name for t in fig.data] == ["GRU (mean 2.00)", "LSTM (mean 2.00)"]
+    assert np.asarray(fig.data[0].y).tolist() == [1.0, 2.0, 3.0]
+    assert fig.layout.shapes[-1].x0 == 2 and fig.layout.shapes[-1].yref == "y domain"
+
+
+def test_the_cursor_goes_on_step_axes_only():
+    T = 5
+    m = {"state": np.zeros((T, 3)), "state_name": "h", "pca": np.zeros((T, 2)),
+         "pca_share": np.array([0.5, 0.2])}
+    fig = add_cursor(states_figure({"gru": m, "tanh": m}, {"gru": [0], "tanh": [1]}), 3)
+    refs = sorted(s.xref for s in fig.layout.shapes)
+    assert refs == ["x", "x3"]  # the unit-line panels, not the PCA panels (x2, x4)
+    assert all(s.x0 == 3 for s in fig.layout.shapes)
+
+
+def test_cursor_figure_shows_each_value_of_the_unit():
+    values = {"gru": {"z": 0.25, "r": 0.5, "h_tilde": -0.75, "h": 0.1}, "tanh": {"h": 0.3}}
+    fig = cursor_figure(values, step=7, units={"gru": 2, "tanh": 0})
+    gru = fig.data[0]
+    assert list(gru.x) == ["z", "r", "h̃", "h"] and list(gru.y) == [0.25, 0.5, -0.75, 0.1]
+    assert list(gru.text) == ["0.250", "0.500", "-0.750", "0.100"]
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["GRU, unit 2, step 7", "tanh RNN, unit 0, step 7"]
