@@ -12,9 +12,10 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not the 
 import streamlit as st  # noqa: E402
 
 PAGES = [
-    st.Page(str(ROOT / "app" / "pages" / "lab.py"), title="Lab", icon=":material/piano:", default=True),
-    st.Page(str(ROOT / "app" / "pages" / "guide.py"), title="How to read this", icon=":material/menu_book:"),
+    st.Page(str(ROOT / "app" / "pages" / "lab.py"), title="Lab", default=True),
+    st.Page(str(ROOT / "app" / "pages" / "upload.py"), title="Your own music"),
+    st.Page(str(ROOT / "app" / "pages" / "guide.py"), title="How to read this"),
 ]
 
-st.set_page_config(page_title="GateLab", page_icon=":material/piano:", layout="wide")
+st.set_page_config(page_title="GateLab", layout="wide")  # no icons: material-icon favicons are fetched online
 st.navigation(PAGES).run()

@@ -11,31 +11,45 @@ from app.figures import gates_figure, loss_figure, panels_for, prediction_figure
 from app.figures.common import model_name
 
 FAST_S = 0.4        # metrics + loss chart refresh while training
-SLOW_S = 1.5        # gates / states / prediction refresh while training
+SLOW_S = 2.5         # gates / states / prediction refresh while training
 HEARTBEAT_S = 5.0   # while paused: keeps the worker alive (it exits after 30 s of silence)
 VIEWS = ("Gates", "Cell states", "Prediction")
+# theme=None on every chart: Streamlit's theme is re-applied in the browser on every refresh.
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
-def transport() -> None:
-    """Play / Pause / Step / Reset and a one-line status."""
-    s = session.status()
-    ready, running = s.get("ready", False), s.get("running", False)
-    cols = st.columns([1, 1, 1, 1, 1.6, 2.4])
+def transport(ready: bool, running: bool) -> None:
+    """Play / Pause / Step / Reset. Drawn inside the fast fragment, so a click reruns only
+    that fragment and its effect shows at once."""
+    cols = st.columns([1, 1, 1, 1, 4])
     # Never disabled: a button drawn from a stale status must still act (Pause always pauses).
     cols[0].button("Play", icon=":material/play_arrow:", on_click=session.play,
                    type="secondary" if running else "primary", key="play")
     cols[1].button("Pause", icon=":material/pause:", on_click=session.pause,
                    type="primary" if running else "secondary", key="pause")
-    cols[2].button("Step", on_click=session.step, disabled=not ready, key="step",
+    cols[2].button("Step", on_click=_redraw_after(session.step), disabled=not ready, key="step",
                    help="Pause, then exactly one update of every model (on the same batch).")
     cols[3].button("Reset", on_click=session.reset, key="reset", help="Fresh models, same settings.")
-    cols[4].download_button("Metrics (CSV)", data=session.csv_source(), file_name="gatelab-metrics.csv",
-                            mime="text/csv", on_click="ignore", key="csv",
-                            help="Every training batch loss and validation result of every model.")
     note = st.session_state.pop("worker_note", None)
     if note:
-        cols[5].warning(note)
+        cols[4].warning(note)
+
+
+def downloads() -> None:
+    """The CSV download (outside the fast fragment: each drawing registers a file callback)."""
+    left, right = st.columns([1, 4])
+    left.download_button("Metrics (CSV)", data=session.csv_source(), file_name="gatelab-metrics.csv",
+                         mime="text/csv", on_click="ignore", key="csv", icon=":material/download:",
+                         help="Every training batch loss and validation result of every model.")
+    right.caption("Every chart downloads as PNG from the camera icon of its toolbar (hover the chart).")
+
+
+def _redraw_after(action):
+    """A callback that also asks for a whole-page redraw (the views outside the fragment)."""
+    def callback():
+        action()
+        st.session_state["redraw_page"] = True
+    return callback
 
 
 def _last(key: str, snap: dict | None) -> dict | None:
@@ -54,22 +68,27 @@ def live_numbers() -> None:
     def numbers():
         snap = _last("last_numbers", session.snapshot(timeout=0.3))
         now = session.status()
-        if bool(now.get("running")) != playing or bool(now.get("ready")) != ready:
-            st.rerun()  # buttons and refresh intervals follow the worker's state
-        if now.get("error"):
-            st.error(now["error"])
-        if not now.get("ready") or snap is None or "metrics" not in snap:
-            if not now.get("error"):
-                st.info("Preparing the models (loading the data, building the models, first "
-                        "traces)…")
-            return
-        _status_line(snap)
-        for message in snap["status"].get("messages", [])[-3:]:
-            st.warning(message)
-        _metrics(snap["metrics"])
-        _loss_chart(snap["loss"])
+        transport(bool(now.get("ready")), bool(now.get("running")))
+        _draw_numbers(snap, now)
+        changed = bool(now.get("running")) != playing or bool(now.get("ready")) != ready
+        if changed or st.session_state.pop("redraw_page", False):
+            st.rerun()  # after drawing: refresh intervals and the views follow the new state
 
     numbers()
+
+
+def _draw_numbers(snap: dict | None, now: dict) -> None:
+    if now.get("error"):
+        st.error(now["error"])
+    if not now.get("ready") or snap is None or "metrics" not in snap:
+        if not now.get("error"):
+            st.info("Preparing the models (loading the data, building the models, first traces)…")
+        return
+    _status_line(snap)
+    for message in snap["status"].get("messages", [])[-3:]:
+        st.warning(message)
+    _metrics(snap["metrics"])
+    _loss_chart(snap["loss"])
 
 
 def _status_line(snap: dict) -> None:
@@ -92,12 +111,20 @@ def _metrics(metrics: dict) -> None:
                        + (f" · {m['divergences']} diverged updates undone" if m["divergences"] else ""))
 
 
+def chart_options() -> None:
+    """How the loss chart is drawn (in the sidebar: widgets inside the fast fragment would be
+    redrawn with it several times a second)."""
+    with st.sidebar:
+        st.header("Loss chart")
+        st.radio("x axis", ["updates", "seconds"], horizontal=True, key="loss_x",
+                 help="seconds: each model's own training time (the paper's Figure 2, right)")
+        st.toggle("log scale", key="loss_log")
+
+
 def _loss_chart(loss: dict) -> None:
-    left, right, _ = st.columns([2, 1, 3])
-    x = left.radio("x axis", ["updates", "seconds"], horizontal=True, key="loss_x",
-                   help="seconds: each model's own training time (the paper's Figure 2, right)")
-    log_y = right.toggle("log scale", key="loss_log")
-    st.plotly_chart(loss_figure(loss, x=x, log_y=log_y), key="loss_chart", config=PLOT_CONFIG)
+    x, log_y = st.session_state.get("loss_x", "updates"), st.session_state.get("loss_log", False)
+    st.plotly_chart(loss_figure(loss, x=x, log_y=log_y), key="loss_chart", config=PLOT_CONFIG,
+                    theme=None)
 
 
 def piece_controls(n_pieces: int, n_steps: int | None) -> dict:
@@ -136,7 +163,8 @@ def live_views() -> None:
         st.caption(f"Validation piece {v['piece']} ({v['n_steps']} steps), steps {v['start']}–"
                    f"{v['start'] + len(v['target']) - 1}, traced with the weights after step "
                    f"{snap['status']['steps']}. Step t has read frames 0..t−1 and predicts frame t.")
-        st.plotly_chart(_view_figure(view, v, options), key=f"view_{view}", config=PLOT_CONFIG)
+        st.plotly_chart(_view_figure(view, v, options), key=f"view_{view}", config=PLOT_CONFIG,
+                        theme=None)
 
     views()
 

@@ -42,7 +42,7 @@ def streamlit_server(env: dict | None = None, timeout: float = 60.0, log: Path |
     log_file = open(log, "wb") if log else subprocess.DEVNULL
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "streamlit_app.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--logger.level", os.environ.get("GL_LOG", "info")]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
                             stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

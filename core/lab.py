@@ -18,7 +18,7 @@ from core.models import ARCHS, DEFAULT_BUDGET, VARIANTS, ModelSpec, units_for_bu
 from core.train import OPTIMIZERS, Settings, Trainer, evaluate, make_batches
 
 VALID_MAX_STEPS = 4000   # live validation uses the first pieces up to this many steps (speed)
-LOSS_MAX_POINTS = 400    # train-loss points per model sent to the page (bin means beyond)
+LOSS_MAX_POINTS = 250    # train-loss points per model sent to the page (bin means beyond)
 NAMES = {"tanh": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
 WINDOW_MAX = 256         # longest stretch of a piece whose gates are sent to the page
 
@@ -335,14 +335,18 @@ HEARTBEAT_TIMEOUT_S = 30.0  # no message for this long: the page is gone, so the
 
 
 class Worker:
-    """Commands in, replies out; trains between messages while playing.
+    """Commands in, replies out; trains between commands while playing.
 
     Commands: ``reset`` (settings dict [, dataset]), ``play``, ``pause``, ``step``, ``get``
-    (a request dict), ``ping``, ``stop``. Every reply is a dict holding ``status``.
+    (a request dict), ``stop``. Every reply is a dict holding ``status``. ``published`` is the
+    latest plain ``get`` reply (numbers and loss history), refreshed as training goes.
     """
+
+    PUBLISH_EVERY_S = 0.1  # while training: at most this often (building it takes ~1 ms)
 
     def __init__(self):
         self.lab, self.running, self.error, self.generation = None, False, None, 0
+        self.published, self._published_at = None, 0.0
 
     def status(self) -> dict:
         lab = self.lab
@@ -356,10 +360,8 @@ class Worker:
         try:
             if command == "reset":
                 self._reset(*args)
-            elif command == "play":
-                self.running = self.lab is not None
-            elif command == "pause":
-                self.running = False
+            elif command in ("play", "pause"):
+                self.running = command == "play" and self.lab is not None
             elif command == "step":
                 self.running = False
                 if self.lab:
@@ -367,8 +369,8 @@ class Worker:
             elif command == "get" and self.lab:
                 reply = self._get(**(args[0] if args else {}))
         except Exception as e:  # noqa: BLE001 - reported to the page, the session goes on
-            self.running = False
-            self.error = _describe(e)
+            self.running, self.error = False, _describe(e)
+        self.publish(force=True)
         return {"status": self.status(), **reply}
 
     def _reset(self, settings: dict, dataset=None) -> None:
@@ -393,6 +395,11 @@ class Worker:
             reply["weights"] = lab.weights()
         return reply
 
+    def publish(self, force: bool = False) -> None:
+        if force or time.monotonic() - self._published_at >= self.PUBLISH_EVERY_S:
+            self.published = {"status": self.status(), **(self._get() if self.lab else {})}
+            self._published_at = time.monotonic()
+
     def tick(self) -> None:
         """Train one shared step while playing."""
         if self.running and self.lab is not None:
@@ -400,6 +407,7 @@ class Worker:
                 self.lab.step()
             except Exception as e:  # noqa: BLE001
                 self.running, self.error = False, _describe(e)
+            self.publish(force=not self.running)
 
 
 def _describe(e: Exception) -> str:
@@ -412,28 +420,47 @@ def _describe(e: Exception) -> str:
 def run_worker(inbox, outbox, timeout: float = HEARTBEAT_TIMEOUT_S) -> None:
     """Serve commands from ``inbox`` (a Connection) until ``stop``, end of file, or silence.
 
-    Replies go to ``outbox`` as ``(id, reply)``; messages arrive as ``(id, command, *args)``.
-    Pending messages are all answered before the next training step, so Pause acts within
-    one step of the three models (tens of milliseconds on the built-in corpus).
+    Messages arrive as ``(id, command, *args)``; replies go to ``outbox`` as ``(id, reply)``.
+    A reader thread answers a plain ``get`` at once from ``Worker.published``, so the page's
+    fast refresh never waits for a training step; every other command is applied by the
+    training loop between two steps (Pause acts within one step of the models).
     """
     import os
-    worker, last_message, parent = Worker(), time.monotonic(), os.getppid()
+    import queue
+    import threading
+    worker, parent, commands, send = Worker(), os.getppid(), queue.Queue(), threading.Lock()
+    heard = [time.monotonic()]
+
+    def reply(message_id, body) -> None:
+        with send:
+            outbox.send((message_id, body))
+
+    def read() -> None:
+        while True:
+            try:
+                message = inbox.recv()
+            except (EOFError, OSError):
+                return commands.put(None)
+            heard[0] = time.monotonic()
+            published = worker.published
+            if message[1] == "get" and not any(message[2:]) and published is not None:
+                reply(message[0], published)
+            else:
+                commands.put(message)
+    threading.Thread(target=read, daemon=True).start()
     while True:
         if os.getppid() != parent:  # the server died (even by SIGKILL): we were re-parented
             return _log("the page's server is gone")
-        if inbox.poll(0 if worker.running else 0.2):
-            try:
-                message_id, command, *args = inbox.recv()
-            except (EOFError, OSError):
-                return _log("pipe closed: the page's server is gone")
-            last_message = time.monotonic()
-            if command == "stop":
-                return
-            outbox.send((message_id, worker.handle(command, *args)))
-            continue
-        if time.monotonic() - last_message > timeout:
+        if time.monotonic() - heard[0] > timeout:
             return _log(f"no message for {timeout:g} s: the page is gone")
-        worker.tick()
+        try:
+            message = commands.get(timeout=0.2) if not worker.running else commands.get_nowait()
+        except queue.Empty:
+            worker.tick()
+            continue
+        if message is None or message[1] == "stop":
+            return  # the pipe closed, or the page said goodbye
+        reply(message[0], worker.handle(*message[1:]))
 
 
 def _log(text: str) -> None:
@@ -448,6 +475,9 @@ def main() -> None:
     from multiprocessing.connection import Connection
     import torch
     torch.set_num_threads(int(os.environ.get("GATELAB_WORKER_THREADS", "1")))
+    # Training yields the CPU to the web server and the browser: the page stays live, and
+    # training takes what is left (on 2 shared cores that decided Pause's latency).
+    os.nice(int(os.environ.get("GATELAB_WORKER_NICE", "10")))
     # Messages use the real stdout; anything printed goes to stderr instead.
     outbox = Connection(os.dup(sys.stdout.fileno()), readable=False)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

@@ -32,8 +32,8 @@ def loss_figure(history: dict, x: str = "updates", log_y: bool = False,
                        "line": {"color": color, "width": 1},
                        "hovertemplate": f"{label}<br>{x} %{{x:.4g}}<br>NLL %{{y:.3f}}<extra></extra>"})
         traces.append({"type": "scatter", "x": compact(valid[:, column]), "y": compact(valid[:, 2]),
-                       "mode": "lines+markers", "name": f"{name} valid", "legendgroup": arch,
-                       "line": {"color": color, "width": 2.5}, "marker": {"size": 4},
+                       "mode": "lines", "name": f"{name} valid", "legendgroup": arch,
+                       "line": {"color": color, "width": 2.5},
                        "hovertemplate": f"{name} valid<br>{x} %{{x:.4g}}<br>NLL %{{y:.3f}}<extra></extra>"})
     layout = {"height": height, "margin": {"l": 60, "r": 10, "t": 30, "b": 45},
               "legend": {"orientation": "h", "y": 1.12, "x": 0},

@@ -39,7 +39,7 @@ def _marks(window, boundary) -> list[dict]:
     if window is not None:
         shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": window[0] - 0.5,
                        "x1": window[1] + 0.5, "y0": 0, "y1": 1, "fillcolor": WINDOW_COLOR,
-                       "line": {"width": 0}, "layer": "below"})
+                       "line": {"width": 1, "color": CURSOR_COLOR}, "layer": "above"})
     if boundary is not None:
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": boundary - 0.5,
                        "x1": boundary - 0.5, "y0": 0, "y1": 1,

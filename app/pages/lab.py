@@ -24,8 +24,9 @@ else:
     elif not session.has_settings():
         st.stop()  # nothing to train on yet: the sidebar says what to upload
 
-views.transport()
+views.chart_options()
 views.live_numbers()
+views.downloads()
 st.divider()
 views.live_views()
 
