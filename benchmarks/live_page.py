@@ -6,6 +6,9 @@ built-in corpus (target >= 2); seconds from a Pause click until the numbers stop
 
     .venv/bin/python benchmarks/live_page.py [--seconds 15] [--sessions 1] [--write docs/dashboard.md]
 
+Everything (browser, server, workers) runs on this machine, so its other load counts: the
+result records the load average before the run.
+
 The helpers here (``streamlit_server``, ``open_browser``, ``page_numbers``) are also used by
 the browser test (tests/test_browser_lab.py).
 """
@@ -13,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -111,6 +115,14 @@ def loss_points(page) -> int:
     }""")
 
 
+def shared_steps(page) -> int:
+    """The page's "step N" (shared updates done), from its status line; -1 if not shown."""
+    text = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMarkdown"]')]
+        .map(e => e.innerText).find(t => /^(training|paused) · step/.test(t)) || ''""")
+    match = re.search(r"step (\d+)", text)
+    return int(match.group(1)) if match else -1
+
+
 def measure(page, seconds: float) -> dict:
     """Play; time to the first trained loss point; metric refresh rate; Pause latency."""
     t0 = time.monotonic()
@@ -121,7 +133,7 @@ def measure(page, seconds: float) -> dict:
         time.sleep(0.02)
     first_chart = time.monotonic() - t0
     seen, changes, last = set(), 0, None
-    t1 = time.monotonic()
+    t1, steps0 = time.monotonic(), shared_steps(page)
     while time.monotonic() - t1 < seconds:
         values = tuple(page_numbers(page))
         if values != last:
@@ -130,6 +142,7 @@ def measure(page, seconds: float) -> dict:
             last = values
         time.sleep(0.02)
     rate = changes / (time.monotonic() - t1)
+    steps_rate = (shared_steps(page) - steps0) / (time.monotonic() - t1)
     t2 = time.monotonic()
     click(page, "Pause")
     last_change, last = time.monotonic(), tuple(page_numbers(page))
@@ -139,21 +152,37 @@ def measure(page, seconds: float) -> dict:
             last_change, last = time.monotonic(), values
         time.sleep(0.02)
     return {"play_to_first_chart_s": round(first_chart, 2), "refreshes_per_s": round(rate, 2),
-            "pause_to_stop_s": round(max(last_change - t2, 0.0), 2)}
+            "pause_to_stop_s": round(max(last_change - t2, 0.0), 2),
+            "training_steps_per_s": round(steps_rate, 1)}
+
+
+def write_row(result: dict, path: Path) -> None:
+    """Append the result as a row of the results table in ``path`` (docs/dashboard.md)."""
+    row = (f"| {time.strftime('%Y-%m-%d %H:%M')} | {result['sessions']} | {result['load_before']} | "
+           f"{result['play_to_first_chart_s']} | {result['refreshes_per_s']} | "
+           f"{result['pause_to_stop_s']} | {result['training_steps_per_s']} |")
+    text = path.read_text()
+    marker = "<!-- live_page.py appends rows above this line -->"
+    path.write_text(text.replace(marker, row + "\n" + marker))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15, help="how long to count refreshes")
     parser.add_argument("--sessions", type=int, default=1, help="browser pages training at once")
+    parser.add_argument("--write", type=Path, help="append the result to this markdown file")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with streamlit_server() as url, open_browser() as browser:
         pages = [open_lab(browser, url)[0] for _ in range(args.sessions)]
         for extra in pages[1:]:
             click(extra, "Play")
         result = measure(pages[0], args.seconds)
-    result.update(sessions=args.sessions, seconds_counted=args.seconds)
+    result.update(sessions=args.sessions, seconds_counted=args.seconds,
+                  load_before=round(load_before, 1), cores=os.cpu_count())
     print(json.dumps(result))
+    if args.write:
+        write_row(result, args.write)
 
 
 if __name__ == "__main__":

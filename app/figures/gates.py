@@ -65,12 +65,12 @@ def gates_figure(models: dict, roll: np.ndarray, start: int = 0, candidate: bool
     for col, arch in enumerate(archs, start=1):
         traces.append({**roll_trace(roll, start, lo, hi), **grid.ref(1, col)})
         grid.title(1, col, f"{model_name(arch)}: the piece (notes)")
-        grid.y(1, col, title={"text": "pitch"}, **pitch_axis(lo, hi))
+        grid.y(1, col, title={"text": "pitch" if col == 1 else ""}, **pitch_axis(lo, hi))
         for row, panel in enumerate(panels[arch], start=2):
             traces.append({**unit_trace(models[arch][panel], start, panel, arch), **grid.ref(row, col)})
             note = NO_GATES_NOTE if arch == "tanh" else f"{model_name(arch)} {PANELS[panel][0]}"
             grid.title(row, col, note)
-            grid.y(row, col, title={"text": "unit"})
+            grid.y(row, col, title={"text": "unit" if col == 1 else ""})
         grid.x(1 + len(panels[arch]), col, title={"text": TIME_TITLE})
     layout = grid.layout(height=row_height * n_rows + 90, uirevision="gates",
                          margin={"l": 50, "r": 10, "t": 30, "b": 40}, **color_axes())

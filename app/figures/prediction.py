@@ -42,7 +42,7 @@ def prediction_figure(models: dict, roll: np.ndarray, start: int = 0,
                        "hovertemplate": "step %{x}<br>pitch %{y}<extra>true note</extra>"})
         grid.y(row, 1, title={"text": "pitch"}, **pitch_axis(lo, hi))
     nll = np.stack([np.asarray(models[a]["nll"], np.float32) for a in archs]) if archs else np.zeros((0, len(t)))
-    grid.title(n + 1, 1, "NLL per step of each model (nats): darker = better predicted")
+    grid.title(n + 1, 1, "NLL per step of each model (nats): lighter = better predicted")
     traces.append({"type": "heatmap", "z": compact(nll), "x": t, "y": [model_name(a) for a in archs],
                    "coloraxis": "coloraxis2", **grid.ref(n + 1, 1),
                    "hovertemplate": "step %{x}<br>%{y}<br>NLL %{z:.3f} nats<extra></extra>"})

@@ -25,8 +25,8 @@ def states_figure(models: dict, units: dict, start: int = 0, row_height: int = 2
         Step number of the first row.
     """
     archs = list(models)
-    grid = Grid(max(len(archs), 1), 2, col_weights=[0.62, 0.38], v_gap=0.3 / max(len(archs), 1),
-                h_gap=0.08)
+    n = max(len(archs), 1)
+    grid = Grid(n, 2, col_weights=[0.62, 0.38], v_gap=0.28 / n, h_gap=0.08)
     traces = []
     for row, arch in enumerate(archs, start=1):
         m, name = models[arch], model_name(arch)
@@ -38,11 +38,12 @@ def states_figure(models: dict, units: dict, start: int = 0, row_height: int = 2
                    f" x PC2 ({share[1]:.0f}%)")
         traces += [{**t, **grid.ref(row, 1)} for t in unit_lines(m, chosen, start, name)]
         traces.append({**pca_path(m, start, arch, colorbar=row == 1), **grid.ref(row, 2)})
-        grid.x(row, 1, title={"text": TIME_TITLE})
+        if row == n:  # one time-axis title, under the last row (more would hit the titles)
+            grid.x(row, 1, title={"text": TIME_TITLE})
         grid.y(row, 1, title={"text": m["state_name"]})
-        grid.x(row, 2, title={"text": "PC1"})
+        grid.x(row, 2, title={"text": "PC1", "standoff": 2})
         grid.y(row, 2, title={"text": "PC2"})
-    layout = grid.layout(height=row_height * max(len(archs), 1) + 60, showlegend=False,
+    layout = grid.layout(height=row_height * n + 60, showlegend=False,
                          margin={"l": 55, "r": 10, "t": 30, "b": 40}, uirevision="states")
     return go.Figure({"data": traces, "layout": layout})
 
