@@ -1,0 +1,201 @@
+"""One step of a unit with every intermediate number, for the teaching tools: the equation
+stepper shows them, and the gate interventions run a whole piece with one gate clamped.
+
+``cell_numbers`` computes, from a layer's own weights, the parts of every pre-activation
+(``Wx_*`` = W x, ``Uh_*`` = U h_prev, ``b_*`` biases, ``Vc_*`` peepholes), the
+pre-activations ``a_*``, the gates, the candidate and the new state, for both variants. Names
+follow ``core.trace``: GRU ``r``, ``z``, ``h_tilde``, ``h``; LSTM ``i``, ``f``, ``g`` (the
+candidate c~), ``o``, ``c``, ``h``; tanh ``h``. The GRU's ``z`` is the paper's (the share of the
+NEW candidate) for both variants, so a clamp ``z = 0`` ("keep old") means the same thing for
+PyTorch's GRU, whose own gate z' = 1 - z would be 1 there.
+
+A :class:`Clamp` overrides one gate for all or some units *before* anything downstream reads
+it, so a clamped forget gate really is the one the cell state is updated with.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from core.models import RecurrentModel
+from core.trace import shift_inputs, step_nll
+
+# Gates a user may clamp, per architecture, with the values that teach something.
+CLAMPABLE = {"gru": ("z", "r"), "lstm": ("f", "i", "o")}
+CLAMP_MEANINGS = {
+    ("gru", "z", 0.0): "z = 0: keep the old state (ignore the candidate)",
+    ("gru", "z", 1.0): "z = 1: take the new candidate (forget the old state)",
+    ("gru", "r", 1.0): "r = 1: no reset (the candidate always sees the whole old state)",
+    ("gru", "r", 0.0): "r = 0: full reset (the candidate never sees the old state)",
+    ("lstm", "f", 1.0): "f = 1: never forget (the cell only accumulates)",
+    ("lstm", "f", 0.0): "f = 0: forget everything at every step",
+    ("lstm", "i", 0.0): "i = 0: never write (the cell keeps its start value, 0)",
+    ("lstm", "i", 1.0): "i = 1: always write the whole candidate",
+    ("lstm", "o", 1.0): "o = 1: always show the whole cell",
+    ("lstm", "o", 0.0): "o = 0: never show the cell (h = 0)",
+}
+
+
+@dataclass(frozen=True)
+class Clamp:
+    """Hold ``gate`` at ``value`` for ``units`` (None: every unit)."""
+    gate: str                       # a name from CLAMPABLE[arch]
+    value: float                    # 0.0 .. 1.0
+    units: tuple | None = None      # unit indices, or None for all
+
+    def apply(self, name: str, gate: torch.Tensor) -> torch.Tensor:
+        if name != self.gate:
+            return gate
+        if self.units is None:
+            return torch.full_like(gate, self.value)
+        mask = torch.zeros(gate.shape[-1], dtype=torch.bool)
+        mask[list(self.units)] = True
+        return torch.where(mask, torch.full_like(gate, self.value), gate)
+
+
+def _blocks(rnn, n: int):
+    """W (n blocks of H x D), U (H x H), and the two biases, split in PyTorch's row order."""
+    return (rnn.weight_ih_l0.chunk(n), rnn.weight_hh_l0.chunk(n),
+            rnn.bias_ih_l0.chunk(n), rnn.bias_hh_l0.chunk(n))
+
+
+def _parts(x, h_prev, W, U, b) -> dict:
+    # a = W x + U h_prev + b
+    Wx, Uh = x @ W.T, h_prev @ U.T
+    return {"Wx": Wx, "Uh": Uh, "b": b, "a": Wx + Uh + b}
+
+
+def _named(parts: dict, name: str) -> dict:
+    return {f"{k}_{name}": v for k, v in parts.items()}
+
+
+def _tanh_numbers(rnn, x, h_prev) -> dict:
+    (W,), (U,), (b_i,), (b_h,) = _blocks(rnn, 1)
+    n = _named(_parts(x, h_prev, W, U, b_i + b_h), "h")
+    # h = tanh(W x + U h_prev + b)
+    n["h"] = torch.tanh(n["a_h"])
+    return n
+
+
+def _gru_numbers(rnn, x, h_prev, paper: bool, clamp: Clamp | None) -> dict:
+    (W_r, W_z, W_n), (U_r, U_z, U_n), (bi_r, bi_z, bi_n), (bh_r, bh_z, bh_n) = _blocks(rnn, 3)
+    n = {**_named(_parts(x, h_prev, W_r, U_r, bi_r + bh_r), "r"),
+         **_named(_parts(x, h_prev, W_z, U_z, bi_z + bh_z), "z")}
+    keep = lambda name, v: clamp.apply(name, v) if clamp else v  # noqa: E731
+    # r = sigm(W_r x + U_r h_prev + b_r)
+    r = n["r"] = keep("r", torch.sigmoid(n["a_r"]))
+    # z = sigm(W_z x + U_z h_prev + b_z)       (paper);  z = 1 - z' = 1 - sigm(...)   (torch)
+    z = n["z"] = keep("z", torch.sigmoid(n["a_z"]) if paper else 1 - torch.sigmoid(n["a_z"]))
+    n["Wx_n"] = x @ W_n.T
+    if paper:
+        # h~ = tanh(W x + U (r * h_prev) + b)        -- reset before the product
+        n["Uh_n"], n["b_n"] = (r * h_prev) @ U_n.T, bi_n + bh_n
+        n["a_n"] = n["Wx_n"] + n["Uh_n"] + n["b_n"]
+    else:
+        # h~ = tanh(W x + b_W + r * (U h_prev + b_U))  -- reset after the product
+        n["Uh_n"], n["b_n"], n["bU_n"] = h_prev @ U_n.T, bi_n, bh_n
+        n["a_n"] = n["Wx_n"] + n["b_n"] + r * (n["Uh_n"] + n["bU_n"])
+    h_tilde = n["h_tilde"] = torch.tanh(n["a_n"])
+    # h = (1 - z) * h_prev + z * h~
+    n["h"] = (1 - z) * h_prev + z * h_tilde
+    return n
+
+
+def _lstm_numbers(rnn, x, h_prev, c_prev, clamp: Clamp | None) -> dict:
+    (W_i, W_f, W_g, W_o), (U_i, U_f, U_g, U_o), b_ih, b_hh = _blocks(rnn, 4)
+    b_i, b_f, b_g, b_o = (a + b for a, b in zip(b_ih, b_hh))
+    V_i, V_f, V_o = rnn.weight_peep_l0 if hasattr(rnn, "weight_peep_l0") else torch.zeros(3, len(b_i))
+    keep = lambda name, v: clamp.apply(name, v) if clamp else v  # noqa: E731
+    n = {}
+    for name, W, U, b in (("i", W_i, U_i, b_i), ("f", W_f, U_f, b_f), ("g", W_g, U_g, b_g),
+                          ("o", W_o, U_o, b_o)):
+        n.update(_named(_parts(x, h_prev, W, U, b), name))
+    n["Vc_i"], n["Vc_f"] = V_i * c_prev, V_f * c_prev
+    # i = sigm(W_i x + U_i h_prev + V_i c_prev + b_i)     (V = 0: PyTorch's LSTM)
+    n["a_i"] = n["a_i"] + n["Vc_i"]
+    i = n["i"] = keep("i", torch.sigmoid(n["a_i"]))
+    # f = sigm(W_f x + U_f h_prev + V_f c_prev + b_f)
+    n["a_f"] = n["a_f"] + n["Vc_f"]
+    f = n["f"] = keep("f", torch.sigmoid(n["a_f"]))
+    # c~ = tanh(W_c x + U_c h_prev + b_c)
+    g = n["g"] = torch.tanh(n["a_g"])
+    # c = f * c_prev + i * c~
+    c = n["c"] = f * c_prev + i * g
+    # o = sigm(W_o x + U_o h_prev + V_o c + b_o)          -- peeks at the NEW cell
+    n["Vc_o"] = V_o * c
+    n["a_o"] = n["a_o"] + n["Vc_o"]
+    o = n["o"] = keep("o", torch.sigmoid(n["a_o"]))
+    # h = o * tanh(c)
+    n["h"] = o * torch.tanh(c)
+    return n
+
+
+def cell_numbers(model: RecurrentModel, x: torch.Tensor, h_prev: torch.Tensor,
+                 c_prev: torch.Tensor | None = None, clamp: Clamp | None = None) -> dict:
+    """Every number of one step: x (..., 88), h_prev and c_prev (..., H) -> name -> (..., H)."""
+    rnn, spec = model.rnn, model.spec
+    if spec.arch == "tanh":
+        return _tanh_numbers(rnn, x, h_prev)
+    if spec.arch == "gru":
+        return _gru_numbers(rnn, x, h_prev, spec.variant == "paper", clamp)
+    return _lstm_numbers(rnn, x, h_prev, torch.zeros_like(h_prev) if c_prev is None else c_prev, clamp)
+
+
+def run_clamped(model: RecurrentModel, roll: np.ndarray, clamp: Clamp | None = None) -> dict:
+    """Run ``model`` on a piece step by step with ``clamp`` applied at every step.
+
+    Parameters
+    ----------
+    roll : np.ndarray, shape=(T, 88)
+
+    Returns
+    -------
+    dict of name -> np.ndarray: ``nll`` (T,) and ``h`` (T, H), plus the clamped gate (T, H);
+    same alignment as ``core.trace`` (step t has read frames 0..t-1 and predicts frame t).
+    """
+    target = torch.as_tensor(np.asarray(roll), dtype=torch.float32)
+    x = shift_inputs(target)                                   # (T, 88)
+    H = model.spec.units
+    h, c = torch.zeros(H), torch.zeros(H)
+    hs, gates = [], []
+    with torch.no_grad():
+        for x_t in x:
+            n = cell_numbers(model, x_t, h, c, clamp)
+            h, c = n["h"], n.get("c", c)
+            hs.append(h)
+            if clamp is not None:
+                gates.append(n[clamp.gate])
+        h_all = torch.stack(hs)                                 # (T, H)
+        nll = step_nll(model.out(h_all), target)                # (T,)
+    out = {"nll": nll.numpy(), "h": h_all.numpy()}
+    if clamp is not None:
+        out[clamp.gate] = torch.stack(gates).numpy()
+    return out
+
+
+def intervention(model: RecurrentModel, roll: np.ndarray, clamp: Clamp) -> dict:
+    """NLL per step (T,) of the model as it is (``base``) and with ``clamp`` (``clamped``)."""
+    return {"base": run_clamped(model, roll)["nll"], "clamped": run_clamped(model, roll, clamp)["nll"]}
+
+
+def step_numbers(model: RecurrentModel, roll: np.ndarray, t: int) -> dict:
+    """The numbers of step ``t`` of a piece, from the model's weights and its traced states.
+
+    Returns name -> np.ndarray (H,) (see ``cell_numbers``) plus ``x`` (88,), the frame read at
+    step t (frame t-1; silent at t = 0), ``h_prev`` and, for the LSTM, ``c_prev``.
+    """
+    from core.trace import trace
+    roll = np.asarray(roll)
+    t = min(max(int(t), 0), len(roll) - 1)
+    states = trace(model, roll[:t + 1]).arrays                 # causal: frames after t unused
+    H = model.spec.units
+    h_prev = torch.from_numpy(states["h"][t - 1]) if t > 0 else torch.zeros(H)
+    c_prev = torch.from_numpy(states["c"][t - 1]) if t > 0 and "c" in states else torch.zeros(H)
+    x = shift_inputs(torch.as_tensor(roll[:t + 1], dtype=torch.float32))[t]
+    with torch.no_grad():
+        n = cell_numbers(model, x, h_prev, c_prev)
+    out = {k: v.detach().numpy().astype(np.float64) for k, v in n.items()}
+    out.update(x=x.numpy(), h_prev=h_prev.numpy().astype(np.float64))
+    if model.spec.arch == "lstm":
+        out["c_prev"] = c_prev.numpy().astype(np.float64)
+    return out
