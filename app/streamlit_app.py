@@ -14,6 +14,7 @@ import streamlit as st  # noqa: E402
 PAGES = [
     st.Page(str(ROOT / "app" / "pages" / "lab.py"), title="Lab", default=True),
     st.Page(str(ROOT / "app" / "pages" / "upload.py"), title="Your own music"),
+    st.Page(str(ROOT / "app" / "pages" / "paper.py"), title="The paper"),
     st.Page(str(ROOT / "app" / "pages" / "guide.py"), title="How to read this"),
 ]
 

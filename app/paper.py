@@ -1,0 +1,87 @@
+"""The Paper page's logic: the committed reproduction results, and a small live rerun.
+
+The rerun is ``python -m core reproduce`` in a child process (never in the server's own
+interpreter): its progress lines are read by a small I/O thread and shown by the page. Its
+size is capped (K <= 4 candidates, <= 20 epochs, one dataset), so it always ends by itself.
+"""
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.reproduce import PAPER_TABLE, ReproduceConfig, best_runs, learning_curves, load_runs
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results" / "reproduce"
+MAX_CANDIDATES, MAX_EPOCHS = 4, 20
+UNIT_NAMES = {"tanh": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
+
+
+def committed_config(protocol: str) -> ReproduceConfig:
+    return ReproduceConfig(protocol=protocol, out=str(RESULTS))
+
+
+def table_rows(config: ReproduceConfig) -> list[dict]:
+    """Table 2 rows: ours (best candidate by validation NLL) beside the paper's numbers."""
+    best = best_runs(load_runs(config))
+    rows = []
+    for dataset in config.datasets:
+        for arch in config.archs:
+            run, paper = best.get((dataset, arch)), PAPER_TABLE.get(dataset, {}).get(arch)
+            row = {"dataset": dataset, "unit": UNIT_NAMES[arch],
+                   "paper train": paper[0] if paper else None, "paper test": paper[1] if paper else None}
+            if run:
+                row |= {"parameters": run["n_params"], "learning rate": run["settings"]["lr"],
+                        "epochs": run["epochs"], "ours train": round(run["train_nll"], 3),
+                        "ours test": round(run["test_nll"], 3),
+                        "test: ours - paper": round(run["test_nll"] - paper[1], 3) if paper else None}
+            rows.append(row)
+    return rows
+
+
+def curves(config: ReproduceConfig) -> dict:
+    return learning_curves(config)
+
+
+@dataclass
+class Rerun:
+    """A small reproduction running in a child process; ``lines`` fill in as it prints."""
+    config: ReproduceConfig
+    process: subprocess.Popen
+    lines: list = field(default_factory=list)
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    @property
+    def failed(self) -> bool:
+        return self.process.poll() not in (None, 0)
+
+    def stop(self) -> None:
+        if self.running:
+            self.process.kill()
+
+
+def start_rerun(dataset: str, protocol: str, candidates: int, epochs: int, seed: int) -> Rerun:
+    """Launch ``python -m core reproduce`` on one dataset, at most K=4 and 20 epochs."""
+    candidates, epochs = min(int(candidates), MAX_CANDIDATES), min(int(epochs), MAX_EPOCHS)
+    out = tempfile.mkdtemp(prefix="gatelab-rerun-")
+    config = ReproduceConfig(protocol=protocol, datasets=(dataset,), candidates=candidates,
+                             max_epochs=epochs, patience=max(2, epochs // 4), seed=seed,
+                             workers=2, out=out)
+    command = [sys.executable, "-m", "core", "reproduce", "--protocol", protocol,
+               "--datasets", dataset, "--candidates", str(candidates), "--max-epochs", str(epochs),
+               "--patience", str(config.patience), "--seed", str(seed), "--workers", "2", "--out", out]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, text=True, bufsize=1)
+    rerun = Rerun(config, process)
+    threading.Thread(target=_collect, args=(rerun,), daemon=True).start()
+    return rerun
+
+
+def _collect(rerun: Rerun) -> None:
+    for line in rerun.process.stdout:
+        rerun.lines.append(line.rstrip())
