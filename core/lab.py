@@ -477,7 +477,7 @@ def main() -> None:
     torch.set_num_threads(int(os.environ.get("GATELAB_WORKER_THREADS", "1")))
     # Training yields the CPU to the web server and the browser: the page stays live, and
     # training takes what is left (on 2 shared cores that decided Pause's latency).
-    os.nice(int(os.environ.get("GATELAB_WORKER_NICE", "10")))
+    os.nice(int(os.environ.get("GATELAB_WORKER_NICE", "5")))
     # Messages use the real stdout; anything printed goes to stderr instead.
     outbox = Connection(os.dup(sys.stdout.fileno()), readable=False)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

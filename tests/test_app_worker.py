@@ -26,17 +26,27 @@ def gone(pid: int, timeout: float) -> bool:
     return False
 
 
-def test_client_trains_and_close_ends_the_process():
-    client = LabClient(LabSettings(archs=("lstm",)).to_dict())
+def wait_ready(client: LabClient, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not client.status.get("ready"):
+        client.get(timeout=0.5)
+        assert time.monotonic() < deadline, "the worker never got ready"
+
+
+def test_two_sessions_train_their_own_models_and_close_ends_them():
+    a = LabClient(LabSettings(archs=("lstm",)).to_dict())
+    b = LabClient(LabSettings(archs=("lstm",), seed=1).to_dict())
     try:
-        deadline = time.monotonic() + 90
-        while not client.status.get("ready"):
-            client.get(timeout=0.5)
-            assert time.monotonic() < deadline, "the worker never got ready"
-        assert client.request("step", timeout=30)["status"]["updates"] == {"lstm": 1}
+        wait_ready(a)
+        wait_ready(b)
+        a.request("step", timeout=30)
+        assert a.request("step", timeout=30)["status"]["updates"] == {"lstm": 2}
+        assert b.request("step", timeout=30)["status"]["updates"] == {"lstm": 1}
+        assert a.proc.pid != b.proc.pid
     finally:
-        client.close()
-    assert client.proc.poll() is not None
+        a.close()
+        b.close()
+    assert a.proc.poll() is not None and b.proc.poll() is not None
 
 
 def test_a_silent_page_lets_the_worker_exit(monkeypatch):
