@@ -15,6 +15,7 @@ PAGES = [
     st.Page(str(ROOT / "app" / "pages" / "lab.py"), title="Lab", default=True),
     st.Page(str(ROOT / "app" / "pages" / "upload.py"), title="Your own music"),
     st.Page(str(ROOT / "app" / "pages" / "paper.py"), title="The paper"),
+    st.Page(str(ROOT / "app" / "pages" / "tools.py"), title="Gate tools", url_path="tools"),
     st.Page(str(ROOT / "app" / "pages" / "guide.py"), title="How to read this"),
 ]
 
