@@ -130,6 +130,8 @@ def _loss_chart(loss: dict) -> None:
 def piece_controls(n_pieces: int, n_steps: int | None) -> dict:
     """Which validation piece (and which window of it) the views show."""
     cols = st.columns([1, 1, 2])
+    if st.session_state.get("piece", 0) > n_pieces - 1:  # a dataset with fewer pieces came
+        st.session_state["piece"] = 0
     piece = cols[0].number_input("Validation piece", 0, max(n_pieces - 1, 0), key="piece",
                                  help=f"0 .. {n_pieces - 1}")
     length = cols[1].select_slider("Window (steps)", [32, 64, 128, 192, 256], value=128, key="window")
@@ -157,8 +159,8 @@ def live_views() -> None:
     def views():
         snap = session.snapshot(views=request, timeout=0.5)
         snap = _last("last_views", snap if snap and "views" in snap else None)
-        if snap is None:
-            return
+        if snap is None or snap["status"]["generation"] != session.status().get("generation"):
+            return  # nothing traced yet for these models (a reset is under way)
         v = snap["views"]
         st.caption(f"Validation piece {v['piece']} ({v['n_steps']} steps), steps {v['start']}–"
                    f"{v['start'] + len(v['target']) - 1}, traced with the weights after step "
