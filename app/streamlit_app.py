@@ -16,6 +16,7 @@ PAGES = [
     st.Page(str(ROOT / "app" / "pages" / "upload.py"), title="Your own music"),
     st.Page(str(ROOT / "app" / "pages" / "paper.py"), title="The paper"),
     st.Page(str(ROOT / "app" / "pages" / "tools.py"), title="Gate tools", url_path="tools"),
+    st.Page(str(ROOT / "app" / "pages" / "lesson.py"), title="Lesson: long memory", url_path="lesson"),
     st.Page(str(ROOT / "app" / "pages" / "guide.py"), title="How to read this"),
 ]
 

@@ -122,3 +122,29 @@ def answer_step(roll: np.ndarray, chord=None) -> int | None:
     cols = [k - 21 for k in (chord or ANSWER_CHORD)]
     hits = np.flatnonzero(np.asarray(roll)[:, cols].all(axis=1))
     return int(hits[0]) if hits.size else None
+
+
+def answer_nll(model: RecurrentModel, pieces: list) -> float:
+    """Mean NLL (nats) at the answer step of long-memory sequences: ~16 for a model that cannot
+    hold the call for ``lag`` steps, far less for one that can (``docs/data.md``)."""
+    from core.trace import trace
+    values = [trace(model, roll)["nll"][t] for roll in pieces
+              if (t := answer_step(roll)) is not None]
+    return float(np.mean(values)) if values else float("nan")
+
+
+LESSON_MARGIN = 3.0  # nats: the lesson's point is made once a gated unit beats tanh by this at the answer
+
+
+def lesson_settings():
+    """The built-in lesson's Lab setup: the long-memory task (lag 30), all three units at ~20k
+    parameters, Adam at lr 0.01 on batches of 32 whole sequences (docs/data.md: the setting
+    where gated units learn it within about a minute and tanh does not)."""
+    from core.lab import LabSettings
+    return LabSettings(dataset="long-memory", lr=0.01, batch_size=32, truncate=0, eval_every=25)
+
+
+def lesson_point(answers: dict) -> bool:
+    """True once the best gated unit's NLL at the answer is LESSON_MARGIN below the tanh RNN's."""
+    gated = [v for a, v in answers.items() if a != "tanh" and np.isfinite(v)]
+    return "tanh" in answers and bool(gated) and min(gated) <= answers["tanh"] - LESSON_MARGIN

@@ -170,3 +170,22 @@ def test_answer_step_finds_the_chord():
     call = int(np.flatnonzero(roll[:, 51:63].any(axis=1) & ~roll[:, 63:].any(axis=1))[0])
     assert t == call + 5
     assert answer_step(np.zeros((4, 88))) is None
+
+
+def test_answer_nll_is_the_nll_at_the_chord():
+    from core.data import load_dataset
+    from core.teaching import answer_nll
+    pieces = load_dataset("long-memory", lag=5, n_train=1, n_valid=3, n_test=1).splits["valid"]
+    model = build_model("gru", "torch", units=3, seed=0)
+    want = np.mean([trace(model, p)["nll"][answer_step(p)] for p in pieces])
+    assert answer_nll(model, pieces) == pytest.approx(want)
+    assert np.isnan(answer_nll(model, [np.zeros((4, 88))]))
+
+
+def test_lesson_point_needs_a_gated_unit_well_below_tanh():
+    from core.teaching import lesson_point, lesson_settings
+    assert lesson_point({"tanh": 16.0, "gru": 12.9, "lstm": 16.1})
+    assert not lesson_point({"tanh": 16.0, "gru": 13.5, "lstm": 15.0})
+    assert not lesson_point({"gru": 1.0})
+    s = lesson_settings()
+    assert (s.dataset, s.lr, s.batch_size, s.truncate) == ("long-memory", 0.01, 32, 0)

@@ -1,0 +1,71 @@
+"""The Lesson page under AppTest: one click starts this session's worker with the lesson's
+settings and training; the three steps show the loss, the gates and the NLL at the answer, the
+latter computed from the worker's weights exactly as core does. Teacher links start at once."""
+import json
+import time
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.upload import lab_models
+from core.data import load_dataset
+from core.teaching import answer_nll, lesson_settings
+
+APP = "../app/streamlit_app.py"
+PAGE = "pages/lesson.py"
+
+
+def open_lesson(**params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def wait_for_answers(at: AppTest, timeout: float = 60) -> AppTest:
+    deadline = time.monotonic() + timeout
+    while not any("NLL at the answer" in m.label for m in at.metric):
+        assert time.monotonic() < deadline, [i.value for i in at.info]
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture
+def closing():
+    apps = []
+    yield apps
+    for at in apps:
+        at.session_state["lab_client"].close()
+
+
+def test_one_click_trains_the_lesson_and_shows_its_three_steps(closing):
+    at = open_lesson()
+    closing.append(at)
+    assert "Start the lesson" in at.info[0].value
+    at.button(key="lesson_start").click().run()
+    client = at.session_state["lab_client"]
+    assert client.settings == lesson_settings().to_dict()
+    wait_for_answers(at)
+    assert client.status["running"]
+    assert {m.label for m in at.metric} == {f"{n}: NLL at the answer" for n in ("tanh RNN", "GRU", "LSTM")}
+    names = {t.get("name") for c in at.get("plotly_chart") for t in json.loads(c.proto.spec)["data"]}
+    assert {"GRU z", "LSTM f", "GRU valid"} <= names
+    models = lab_models(at.session_state["lesson_weights"])
+    pieces = load_dataset("long-memory").splits["valid"][:16]
+    want = {a: answer_nll(m, pieces) for a, m in models.items()}
+    np.testing.assert_allclose([at.session_state["lesson_answers"][a] for a in want], list(want.values()),
+                               rtol=1e-6)
+    at.button(key="lesson_pause").click().run()
+    assert not client.status["running"]
+
+
+def test_a_teacher_link_starts_at_once_without_the_step_choice(closing):
+    at = open_lesson(autostart="1", teacher="1", step="memory")
+    closing.append(at)
+    assert at.session_state["lab_client"].settings == lesson_settings().to_dict()
+    assert not at.radio and "lesson_started" in at.session_state
