@@ -4,17 +4,21 @@ and the slow fragment (gates, states, prediction of one validation piece).
 Both fragments only ask the session's worker for a snapshot and draw it; the worker trains
 in its own process, so a refresh costs the server a message and a figure (tens of ms).
 """
+import os
+import sys
+import time
+
 import streamlit as st
 
 from app import session
 from app.figures import gates_figure, loss_figure, panels_for, prediction_figure, states_figure
 from app.figures.common import model_name
 
-FAST_S = 0.4        # metrics + loss chart refresh while training
-SLOW_S = 2.5         # gates / states / prediction refresh while training
-HEARTBEAT_S = 5.0   # while paused: keeps the worker alive (it exits after 30 s of silence)
+FAST_S = 0.4   # buttons, metrics, loss chart; also the worker's heartbeat (it exits after 30 s)
+SLOW_S = 2.5   # gates / states / prediction, while training
 VIEWS = ("Gates", "Cell states", "Prediction")
 # theme=None on every chart: Streamlit's theme is re-applied in the browser on every refresh.
+PROFILE = bool(os.environ.get("GATELAB_PROFILE"))  # fragment timings on stderr (benchmarks)
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
@@ -60,21 +64,38 @@ def _last(key: str, snap: dict | None) -> dict | None:
 
 
 def live_numbers() -> None:
-    """Metrics and the loss chart, refreshed every FAST_S seconds while training."""
-    s = session.status()
-    playing, ready = bool(s.get("running")), bool(s.get("ready"))
+    """Buttons, metrics and the loss chart, refreshed every FAST_S seconds.
 
-    @st.fragment(run_every=FAST_S if playing or not ready else HEARTBEAT_S)
+    The refresh runs while paused too (it is the worker's heartbeat, and it lets Play show its
+    first trained point without waiting for a whole-page rerun). A whole-page rerun follows a
+    change of state — once the first trained numbers are drawn after Play — so that the slow
+    views start or stop refreshing.
+    """
+    s = session.status()
+    playing, ready, steps = bool(s.get("running")), bool(s.get("ready")), s.get("steps", 0)
+
+    @st.fragment(run_every=FAST_S)
     def numbers():
-        snap = _last("last_numbers", session.snapshot(timeout=0.3))
+        t0 = time.perf_counter()
+        # A ready worker answers at once (its reader thread); while it warms up, do not wait.
+        snap = _last("last_numbers", session.snapshot(timeout=0.3 if ready else 0.05))
         now = session.status()
         transport(bool(now.get("ready")), bool(now.get("running")))
         _draw_numbers(snap, now)
-        changed = bool(now.get("running")) != playing or bool(now.get("ready")) != ready
-        if changed or st.session_state.pop("redraw_page", False):
-            st.rerun()  # after drawing: refresh intervals and the views follow the new state
+        started = bool(now.get("running")) and not playing and now.get("steps", 0) > steps
+        stopped = playing and not now.get("running")
+        _profile("numbers", t0, now)
+        if started or stopped or bool(now.get("ready")) != ready or st.session_state.pop(
+                "redraw_page", False):
+            st.rerun()  # after drawing: the views follow the new state
 
     numbers()
+
+
+def _profile(name: str, t0: float, status: dict) -> None:
+    if PROFILE:
+        print(f"gatelab-profile {time.time():.3f} {name} {1000 * (time.perf_counter() - t0):.0f} ms "
+              f"step {status.get('steps')}", file=sys.stderr, flush=True)
 
 
 def _draw_numbers(snap: dict | None, now: dict) -> None:
@@ -157,6 +178,7 @@ def live_views() -> None:
 
     @st.fragment(run_every=SLOW_S if playing else None)
     def views():
+        t0 = time.perf_counter()
         snap = session.snapshot(views=request, timeout=0.5)
         snap = _last("last_views", snap if snap and "views" in snap else None)
         if snap is None or snap["status"]["generation"] != session.status().get("generation"):
@@ -167,6 +189,7 @@ def live_views() -> None:
                    f"{snap['status']['steps']}. Step t has read frames 0..t−1 and predicts frame t.")
         st.plotly_chart(_view_figure(view, v, options), key=f"view_{view}", config=PLOT_CONFIG,
                         theme=None)
+        _profile("views", t0, snap["status"])
 
     views()
 
