@@ -21,4 +21,6 @@ PAGES = [
 ]
 
 st.set_page_config(page_title="GateLab", layout="wide")  # no icons: material-icon favicons are fetched online
-st.navigation(PAGES).run()
+# Teacher mode (app/teaching.py): a ?teacher=1 link opens one page, without the page menu.
+teacher = st.query_params.get("teacher", "") in ("1", "true", "yes")
+st.navigation(PAGES, position="hidden" if teacher else "sidebar").run()
