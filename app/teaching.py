@@ -116,7 +116,7 @@ def choose_models(prefix: str) -> tuple[dict, tuple, str, str]:
 # -- pieces --------------------------------------------------------------------------------------
 
 @st.cache_resource(show_spinner="Loading the dataset…")
-def _dataset(name: str):
+def cached_dataset(name: str):
     """A dataset by name (immutable, shared between sessions)."""
     return load_dataset(name)
 
@@ -134,7 +134,7 @@ def choose_piece(dataset: str, prefix: str) -> tuple[str, int, object]:
                        format_func=lambda n: TITLES.get(n, n) + (" (lag 30)" if n == LONG_MEMORY else ""),
                        key=f"{prefix}_data")
     try:
-        pieces = _dataset(name).splits["valid"]
+        pieces = cached_dataset(name).splits["valid"]
     except DataError as e:
         st.error(str(e))
         st.stop()
@@ -147,7 +147,7 @@ def choose_piece(dataset: str, prefix: str) -> tuple[str, int, object]:
 
 def valid_sample(name: str) -> list:
     """The first validation pieces, up to core.lab's live-validation step count."""
-    return validation_pieces(_dataset(name).splits["valid"])
+    return validation_pieces(cached_dataset(name).splits["valid"])
 
 
 def memo(slot: str, key, compute):
