@@ -28,7 +28,7 @@ from core.pretrained import FORMAT, MANIFEST, PRETRAINED_DIR, sha256_bytes  # no
 from core.train import Settings, Trainer, evaluate, fit  # noqa: E402
 
 DATASETS = ("jsb", "chorales")
-MAX_EPOCHS = {"jsb": 200, "chorales": 60}  # caps; early stopping usually ends sooner
+MAX_EPOCHS = {"jsb": 200, "chorales": 300}  # caps; early stopping usually ends sooner
 COMMON = dict(optimizer="adam", lr=2e-3, clip=1.0, batch_size=8, truncate=200, patience=10, seed=0)
 
 
