@@ -20,7 +20,7 @@ def test_piece_figure_draws_the_roll_and_marks_window_and_boundary():
 def test_overview_has_one_line_per_model_with_its_mean_and_the_cursor():
     nll = {"gru": np.array([1.0, 2.0, 3.0]), "lstm": np.array([2.0, 2.0, 2.0])}
     fig = nll_overview_figure(nll, window=(0, 1), cursor=2)
-    assert [t.name for t in fig.data] == ["GRU (mean 2.00)", "LSTM (mean 2.00)"]
+    assert [t.name for t in fig.data] == ["GRU (mean 2.00 nats)", "LSTM (mean 2.00 nats)"]
     assert np.asarray(fig.data[0].y).tolist() == [1.0, 2.0, 3.0]
     assert fig.layout.shapes[-1].x0 == 2 and fig.layout.shapes[-1].yref == "y domain"
 

@@ -65,7 +65,7 @@ def nll_overview_figure(nll: dict, window=None, cursor: int | None = None,
         values = np.asarray(values, dtype=np.float32)
         name = model_name(arch)
         traces.append({"type": "scatter", "x": np.arange(len(values)), "y": compact(values),
-                       "mode": "lines", "name": f"{name} (mean {values.mean():.2f})",
+                       "mode": "lines", "name": f"{name} (mean {values.mean():.2f} nats)",
                        "line": {"color": MODEL_COLORS.get(arch), "width": 1.2},
                        "hovertemplate": f"step %{{x}}<br>NLL %{{y:.3f}} nats<extra>{name}</extra>"})
     shapes = _marks(window, None)

@@ -1,0 +1,66 @@
+""""Your own music" in a real browser: Debian's Chromium (headless, via Playwright) against a
+`streamlit run` started here. Uploading a MIDI file must draw the piano roll and the gate
+heatmaps of all three pretrained models, with a clean console.
+
+Screenshots are kept for CI under artifacts/browser/ (git-ignored).
+"""
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks.live_page import CHROMIUM, open_browser, streamlit_server
+from tests.test_upload import GOOD
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
+GATES = ("tanh RNN h", "GRU z", "GRU r", "LSTM i", "LSTM f", "LSTM o")
+
+pytestmark = pytest.mark.browser
+
+
+def drawn(page) -> dict:
+    """Trace name -> number of values plotly has drawn, over every chart on the page."""
+    return page.evaluate("""() => {
+        const out = {};
+        for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+            for (const t of plot._fullData || []) {
+                if (t.z) out[t.name] = Array.from(t.z).flat().length;
+            }
+        }
+        return out;
+    }""")
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.3)
+
+
+def test_upload_draws_the_heatmaps_of_all_three_pretrained_models(tmp_path):
+    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    midi = tmp_path / "chorale.mid"
+    midi.write_bytes(GOOD)
+    with streamlit_server(log=ARTIFACTS / "upload-server.log") as url, open_browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        # Through the navigation: a fresh server's very first request for /upload itself is
+        # served by Streamlit's pages/ folder discovery, before st.navigation ever runs.
+        page.goto(url)
+        page.get_by_role("link", name="Your own music").click(timeout=60_000)
+        page.wait_for_selector('input[type="file"]', state="attached", timeout=60_000)
+        page.set_input_files('input[type="file"]', str(midi))
+        got = wait_for(lambda: (d := drawn(page)) and all(g in d for g in GATES) and d, 60,
+                       "the gate heatmaps of all three models")
+        assert got["notes"] > 0 and all(got[g] > 0 for g in GATES)
+        assert page.get_by_text("Resolution:").count() >= 1
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
+    assert errors == [], errors

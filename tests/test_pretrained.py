@@ -1,0 +1,88 @@
+"""The shipped pretrained models: every checkpoint loads, matches its manifest and traces; a
+changed byte is refused; the script that made them runs and reproduces their first epochs;
+the Lab's weights rebuild the same models on other pages."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.checkpoint import CheckpointError
+from core.models import ARCHS, PAPER_UNITS, VARIANTS
+from core.pretrained import (PRETRAINED_DIR, list_pretrained, load_pretrained, model_from_weights,
+                             read_manifest)
+from core.trace import trace
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_shipped_checkpoint_loads_verifies_and_traces():
+    entries = list_pretrained()
+    assert {(e.dataset, e.arch, e.variant) for e in entries} == {
+        (d, a, v) for d in ("jsb", "chorales") for a in ARCHS for v in VARIANTS}
+    roll = np.zeros((12, 88), np.uint8)
+    roll[::2, [39, 43, 46]] = 1  # C major triads every other step
+    for e in entries:
+        model, entry = load_pretrained(e.name)
+        assert entry == e and model.spec.units == PAPER_UNITS[e.arch] == e.units
+        assert sum(p.numel() for p in model.parameters()) == e.n_params
+        assert (PRETRAINED_DIR / e.file).stat().st_size < 200_000
+        tr = trace(model, roll)
+        assert tr.n_steps == 12 and np.isfinite(tr["nll"]).all()
+        assert e.valid_nll < {"jsb": 9.0, "chorales": 7.5}[e.dataset], e  # they did learn
+    manifest = read_manifest()
+    assert "train_pretrained.py" in manifest["command"]
+    assert manifest["last_run"]["threads"] == 1
+
+
+def test_a_changed_byte_a_missing_file_and_an_unknown_name_are_refused(tmp_path):
+    shutil.copytree(PRETRAINED_DIR, tmp_path, dirs_exist_ok=True)
+    name = list_pretrained(tmp_path)[0].name
+    load_pretrained(name, tmp_path)  # the copy verifies
+    path = tmp_path / f"{name}.pt"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="sha256"):
+        load_pretrained(name, tmp_path)
+    path.unlink()
+    with pytest.raises(CheckpointError, match="missing"):
+        load_pretrained(name, tmp_path)
+    with pytest.raises(CheckpointError, match="no pretrained model"):
+        load_pretrained("jsb-gru-nonsense", tmp_path)
+
+
+def test_the_script_retrains_a_model_and_reproduces_its_first_epochs(tmp_path, data_dir, session_cache):
+    name = "jsb-tanh-torch"
+    env = {**os.environ, "GATELAB_DATA_DIR": str(data_dir), "GATELAB_CACHE_DIR": str(session_cache)}
+    result = subprocess.run([sys.executable, "scripts/train_pretrained.py", "--only", name,
+                             "--epochs", "2", "--out", str(tmp_path)],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    fresh = json.loads((tmp_path / "manifest.json").read_text())["models"][0]
+    shipped = next(e for e in read_manifest()["models"] if e["name"] == name)
+    assert {**fresh["settings"], "epochs": 0} == {**shipped["settings"], "epochs": 0}
+    load_pretrained(name, tmp_path)  # its own manifest verifies it
+    got = torch.load(tmp_path / f"{name}.pt", weights_only=True)["history"]
+    want = torch.load(PRETRAINED_DIR / f"{name}.pt", weights_only=True)["history"][:2]
+    for g, w in zip(got, want, strict=True):  # same seed, same batches: same numbers
+        assert g["valid_nll"] == pytest.approx(w["valid_nll"], rel=1e-4)
+        assert g["train_nll"] == pytest.approx(w["train_nll"], rel=1e-4)
+
+
+def test_the_labs_worker_sends_weights_that_rebuild_the_same_models():
+    from core.lab import LabSettings, Worker
+    worker = Worker()
+    worker.handle("reset", LabSettings(eval_every=100).to_dict())
+    worker.handle("step")
+    weights = worker.handle("get", {"weights": True})["weights"]
+    x = torch.rand(1, 10, 88)
+    for arch, w in weights.items():
+        model = model_from_weights(w["spec"], w["state_dict"])
+        assert w["updates"] == 1 and w["settings"]["dataset"] == "chorales"
+        torch.testing.assert_close(model(x), worker.lab.trainers[arch].model.eval()(x))
