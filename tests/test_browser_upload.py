@@ -47,7 +47,7 @@ def test_upload_draws_the_heatmaps_of_all_three_pretrained_models(tmp_path):
     midi = tmp_path / "chorale.mid"
     midi.write_bytes(GOOD)
     with streamlit_server(log=ARTIFACTS / "upload-server.log") as url, open_browser() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": 3400})  # the whole page in view
         errors = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))

@@ -104,8 +104,8 @@ def show_piece(name: str, piece, spb: float, tempo: float, window) -> None:
                if piece.dropped_notes else "")
     st.caption(f"Resolution: **{spb:g} step{'' if spb == 1 else 's'} per beat** "
                f"({NOTE_VALUES.get(spb, 'steps')}): {T} steps, "
-               f"{piece.end_time:.1f} s. Parts merged: {parts}; drums are never used.{dropped} "
-               f"The shaded band is the window the charts below show.")
+               f"{piece.end_time:.1f} s. Parts merged: {parts}; drums are never used.{dropped}"
+               + (" The shaded band is the window the charts below show." if window else ""))
     chart(piece_figure(roll, window=window, title="Piano roll (pitch × step)"), "up_roll")
     audio_steps = min(T, int(AUDIO_MAX_S * tempo * spb / 60))
     key = (up.roll_digest(roll), round(tempo, 3))
@@ -230,10 +230,11 @@ stem = os.path.splitext(uploaded.name)[0] or "piece"
 tempo = up.steady_tempo(piece.step_times, spb)
 traces = traces_for(models, model_key, piece.roll)
 start, stop, cursor = window_controls(len(piece.roll))
-show_piece(uploaded.name, piece, spb, tempo, (start, stop - 1))
+window = None if stop - start == len(piece.roll) else (start, stop - 1)  # shade only a part
+show_piece(uploaded.name, piece, spb, tempo, window)
 st.markdown("**How surprised each model is at each step of the whole piece** (NLL, nats; lower = "
             "better predicted)")
-chart(nll_overview_figure({a: tr["nll"] for a, tr in traces.items()}, (start, stop - 1), cursor),
+chart(nll_overview_figure({a: tr["nll"] for a, tr in traces.items()}, window, cursor),
       "up_overview")
 show_views(traces, piece.roll, start, stop, cursor)
 downloads(traces, piece.step_times, stem)
