@@ -102,7 +102,10 @@ def open_lab(browser, url: str, timeout_s: float = 90.0):
 
 
 def click(page, label: str) -> None:
-    page.get_by_role("button", name=label).first.click()
+    """Click like a user: at once. (Playwright's default click first waits for the button to
+    hold still over two frames, which a button in a fragment redrawn every 0.4 s on a loaded
+    machine may not do for seconds; that wait is not the page's latency.)"""
+    page.get_by_role("button", name=label).first.click(force=True)
 
 
 def loss_points(page) -> int:

@@ -488,15 +488,17 @@ def main() -> None:
 
 
 def warm_up() -> None:
-    """Touch every code path once (torch's first ops, the compiled trace loops), so the
-    first real reset and the first Play are quick."""
-    from core.models import build_model
+    """Touch every code path once — torch's first ops, the compiled trace loops, the compiled
+    training loops (their first call loads or compiles them: seconds) — so the first reset and
+    the first Play are quick."""
+    from core.train import chunk, collate
     from core.trace import trace
     roll = np.zeros((4, 88), dtype=np.uint8)
     for arch in ARCHS:
-        model = build_model(arch, "torch", units=2, seed=0)
-        trace(model, roll)
-        evaluate(model, [roll])
+        trainer = Trainer(Settings(arch=arch, units=2, seed=0))
+        trainer.step(collate(chunk([roll, roll], 0)))
+        trace(trainer.model, roll)
+        evaluate(trainer.model, [roll])
 
 
 if __name__ == "__main__":
