@@ -62,7 +62,7 @@ def first_call_seconds() -> dict[str, float]:
     return dict(_FIRST_CALL)
 
 
-def _call(name, *arrays):
+def call(name, *arrays):
     """Call the numba loop ``name`` on numpy views; the first call per dtype is timed
     (compile or disk-cache load)."""
     fn = getattr(_loops(), name)
@@ -95,7 +95,7 @@ class TanhLoop(torch.autograd.Function):
     @staticmethod
     def forward(ctx, gi, W_hh, b_hh):
         hs = torch.empty_like(gi)
-        _call("tanh_forward", _np(gi), _np(W_hh.T), _np(b_hh), hs.numpy())
+        call("tanh_forward", _np(gi), _np(W_hh.T), _np(b_hh), hs.numpy())
         ctx.save_for_backward(hs, W_hh)
         return hs
 
@@ -103,7 +103,7 @@ class TanhLoop(torch.autograd.Function):
     def backward(ctx, dhs):
         hs, W_hh = ctx.saved_tensors
         da = torch.empty_like(hs)  # dL/da_t, a_t the pre-activation (B, T, H)
-        _call("tanh_backward", _np(dhs), _np(hs), _np(W_hh), da.numpy())
+        call("tanh_backward", _np(dhs), _np(hs), _np(W_hh), da.numpy())
         # dL/dgi = dL/db_hh (per step) = da;  dL/dU = sum_t da_t h_{t-1}^T
         return da, _outer_sum(da, _prev(hs)), da.sum((0, 1))
 
@@ -117,7 +117,7 @@ class GRULoop(torch.autograd.Function):
         B, T, H3 = gi.shape
         hs, ghn = gi.new_empty(B, T, H3 // 3), gi.new_empty(B, T, H3 // 3)
         gates = torch.empty_like(gi)  # r, z, n
-        _call("gru_forward", _np(gi), _np(W_hh.T), _np(b_hh),
+        call("gru_forward", _np(gi), _np(W_hh.T), _np(b_hh),
               hs.numpy(), gates.numpy(), ghn.numpy())
         ctx.save_for_backward(hs, gates, ghn, W_hh)
         return hs
@@ -126,7 +126,7 @@ class GRULoop(torch.autograd.Function):
     def backward(ctx, dhs):
         hs, gates, ghn, W_hh = ctx.saved_tensors
         dgi, dgh = torch.empty_like(gates), torch.empty_like(gates)  # (B, T, 3H)
-        _call("gru_backward", _np(dhs), _np(hs), _np(gates), _np(ghn),
+        call("gru_backward", _np(dhs), _np(hs), _np(gates), _np(ghn),
               _np(W_hh), dgi.numpy(), dgh.numpy())
         # gh = U h_prev + b_hh:  dL/dU = sum_t dgh_t h_{t-1}^T,  dL/db_hh = sum_t dgh_t
         return dgi, _outer_sum(dgh, _prev(hs)), dgh.sum((0, 1))
@@ -141,7 +141,7 @@ class PaperGRULoop(torch.autograd.Function):
         hs = gi.new_empty(gi.shape[0], gi.shape[1], gi.shape[2] // 3)
         gates = torch.empty_like(gi)  # r, z, h~
         H = hs.shape[-1]
-        _call("paper_gru_forward", _np(gi), _np(W_hh[:2 * H].T),
+        call("paper_gru_forward", _np(gi), _np(W_hh[:2 * H].T),
               _np(W_hh[2 * H:].T), _np(b_hh), hs.numpy(), gates.numpy())
         ctx.save_for_backward(hs, gates, W_hh)
         return hs
@@ -151,7 +151,7 @@ class PaperGRULoop(torch.autograd.Function):
         hs, gates, W_hh = ctx.saved_tensors
         H = hs.shape[-1]
         da = torch.empty_like(gates)  # dL/d(pre-activations) = dL/dgi = dL/db_hh per step
-        _call("paper_gru_backward", _np(dhs), _np(hs), _np(gates),
+        call("paper_gru_backward", _np(dhs), _np(hs), _np(gates),
               _np(W_hh[:2 * H]), _np(W_hh[2 * H:]), da.numpy())
         h_prev = _prev(hs)
         # U_r, U_z multiply h_prev; U_n multiplies q = r * h_prev
@@ -168,7 +168,7 @@ class PaperLSTMLoop(torch.autograd.Function):
     def forward(ctx, gi, W_hh, b_hh, peep):
         hs, cs = (gi.new_empty(gi.shape[0], gi.shape[1], gi.shape[2] // 4) for _ in range(2))
         gates = torch.empty_like(gi)  # i, f, g, o
-        _call("lstm_forward", _np(gi), _np(W_hh.T), _np(b_hh), _np(peep),
+        call("lstm_forward", _np(gi), _np(W_hh.T), _np(b_hh), _np(peep),
               hs.numpy(), cs.numpy(), gates.numpy())
         ctx.save_for_backward(hs, cs, gates, W_hh, peep)
         return hs
@@ -178,7 +178,7 @@ class PaperLSTMLoop(torch.autograd.Function):
         hs, cs, gates, W_hh, peep = ctx.saved_tensors
         H = hs.shape[-1]
         da = torch.empty_like(gates)  # dL/da, a = gi + U h_prev + b_hh (+ V c) before the gates
-        _call("lstm_backward", _np(dhs), _np(cs), _np(gates), _np(W_hh),
+        call("lstm_backward", _np(dhs), _np(cs), _np(gates), _np(W_hh),
               _np(peep), da.numpy())
         dpeep = None
         if ctx.needs_input_grad[3]:

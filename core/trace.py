@@ -4,8 +4,8 @@ Alignment (the one used everywhere in GateLab: CLI, dashboard, NLL): the model r
 silent frame first, so **step t has read frames 0..t-1 and predicts frame t**. A piece of T
 frames gives T steps and every frame is predicted.
 
-How it is fast: the recurrence runs once, in a compiled loop (``core.kernels``; without
-numba, the module's own forward pass); then, knowing every hidden state h (and LSTM cell c),
+How it is fast: the recurrence runs once, in the training's compiled forward loop at batch 1
+(``core.fast_loops``; without numba, the module's own forward pass); then, knowing every hidden state h (and LSTM cell c),
 all gates are recomputed at once with batched matrix products from (x_t, h_{t-1}, c_{t-1}).
 The traced ``h`` is *recomputed from the gates* (not copied from the module), so the test
 ``traced h == fused output`` checks the gate equations themselves.
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from core import kernels
+from core import fast_rnn
 from core.models import RecurrentModel
 
 ALIGNMENT = "step t has read frames 0..t-1 (a silent frame first) and predicts frame t"
@@ -119,24 +119,34 @@ def _np(t: torch.Tensor) -> np.ndarray:
 def _run_states(model: RecurrentModel, x: torch.Tensor):
     """Hidden states h (T, H) and, for the LSTM, cells c (T, H), in float32 on the CPU.
 
-    With numba, a compiled loop (fast at batch 1); without it, the module's own forward
-    pass (and, for the LSTM, a short numpy loop for c, which the modules do not return).
+    With numba, the training's compiled forward loops at batch 1 (``core.fast_loops``);
+    without it, the module's own forward pass (and, for the LSTM, a short numpy loop for c,
+    which the modules do not return).
     """
     rnn, arch, paper = model.rnn, model.spec.arch, model.spec.variant == "paper"
     x = x.detach().cpu().float()
-    W_ih, b_ih = _np(rnn.weight_ih_l0), _np(rnn.bias_ih_l0)
-    Ut, b_hh = _np(rnn.weight_hh_l0.T), _np(rnn.bias_hh_l0)
-    wx = x.numpy() @ W_ih.T + b_ih
-    if arch == "lstm":
-        peep = _np(_peepholes(rnn))
-        loop = kernels.lstm_loop if kernels.available() else _lstm_loop_numpy
-        h, c = kernels.timed_call("lstm", loop, wx + b_hh, Ut, peep)
-        return torch.from_numpy(h), torch.from_numpy(c)
-    if not kernels.available():
+    W_hh, b_hh = _np(rnn.weight_hh_l0), _np(rnn.bias_hh_l0)
+    gi = (x.numpy() @ _np(rnn.weight_ih_l0).T + _np(rnn.bias_ih_l0))[None]   # (1, T, G*H)
+    T, H = gi.shape[1], rnn.hidden_size
+    hs = np.empty((1, T, H), np.float32)
+    if not fast_rnn.available():
+        if arch == "lstm":
+            h, c = _lstm_loop_numpy(gi[0] + b_hh, np.ascontiguousarray(W_hh.T), _np(_peepholes(rnn)))
+            return torch.from_numpy(h), torch.from_numpy(c)
         return model.hidden(x.to(next(model.parameters())).unsqueeze(0))[0].cpu().float(), None
-    if arch == "gru":
-        return torch.from_numpy(kernels.timed_call("gru", kernels.gru_loop, wx, Ut, b_hh, paper)), None
-    return torch.from_numpy(kernels.timed_call("tanh", kernels.tanh_loop, wx + b_hh, Ut)), None
+    Ut = np.ascontiguousarray(W_hh.T)
+    if arch == "lstm":
+        cs, gates = np.empty_like(hs), np.empty_like(gi)
+        fast_rnn.call("lstm_forward", gi, Ut, b_hh, _np(_peepholes(rnn)), hs, cs, gates)
+        return torch.from_numpy(hs[0]), torch.from_numpy(cs[0])
+    if arch == "tanh":
+        fast_rnn.call("tanh_forward", gi, Ut, b_hh, hs)
+    elif paper:
+        Ut_rz, Ut_n = np.ascontiguousarray(Ut[:, :2 * H]), np.ascontiguousarray(Ut[:, 2 * H:])
+        fast_rnn.call("paper_gru_forward", gi, Ut_rz, Ut_n, b_hh, hs, np.empty_like(gi))
+    else:
+        fast_rnn.call("gru_forward", gi, Ut, b_hh, hs, np.empty_like(gi), np.empty_like(hs))
+    return torch.from_numpy(hs[0]), None
 
 
 def _lstm_loop_numpy(pre_x, Ut, peep):

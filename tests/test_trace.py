@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from core import kernels
+from core import fast_rnn
 from core import trace as trace_module
 from core.models import ARCHS, VARIANTS, build_model
 from core.train import Settings, Trainer, make_batches
@@ -93,7 +93,7 @@ def test_alignment_step_t_predicts_frame_t_from_earlier_frames(piece):
 def test_fallback_without_numba_gives_the_same_trace(piece, trained, monkeypatch):
     for arch in ARCHS:
         fast = trace(trained[arch, "paper"], piece)
-        monkeypatch.setattr(kernels, "available", lambda: False)
+        monkeypatch.setattr(fast_rnn, "available", lambda: False)
         slow = trace(trained[arch, "paper"], piece)
         monkeypatch.undo()
         for name in fast.arrays:
