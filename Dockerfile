@@ -16,6 +16,8 @@ RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu 
 COPY core/ core/
 COPY app/ app/
 COPY assets/ assets/
+COPY .streamlit/ .streamlit/
+COPY results/ results/
 
 RUN useradd --create-home --uid 10001 gatelab
 USER 10001

@@ -12,12 +12,12 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not the 
 import streamlit as st  # noqa: E402
 
 PAGES = [
-    st.Page(str(ROOT / "app" / "pages" / "lab.py"), title="Lab", default=True),
-    st.Page(str(ROOT / "app" / "pages" / "upload.py"), title="Your own music"),
-    st.Page(str(ROOT / "app" / "pages" / "paper.py"), title="The paper"),
-    st.Page(str(ROOT / "app" / "pages" / "tools.py"), title="Gate tools", url_path="tools"),
-    st.Page(str(ROOT / "app" / "pages" / "lesson.py"), title="Lesson: long memory", url_path="lesson"),
-    st.Page(str(ROOT / "app" / "pages" / "guide.py"), title="How to read this"),
+    st.Page(str(ROOT / "app" / "screens" / "lab.py"), title="Lab", default=True),
+    st.Page(str(ROOT / "app" / "screens" / "upload.py"), title="Your own music"),
+    st.Page(str(ROOT / "app" / "screens" / "paper.py"), title="The paper"),
+    st.Page(str(ROOT / "app" / "screens" / "tools.py"), title="Gate tools", url_path="tools"),
+    st.Page(str(ROOT / "app" / "screens" / "lesson.py"), title="Lesson: long memory", url_path="lesson"),
+    st.Page(str(ROOT / "app" / "screens" / "guide.py"), title="How to read this"),
 ]
 
 st.set_page_config(page_title="GateLab", layout="wide")  # no icons: material-icon favicons are fetched online

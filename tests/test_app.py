@@ -140,7 +140,7 @@ def test_a_missing_dataset_is_an_error_message(tmp_path, monkeypatch):
 
 def test_the_guide_page_renders():
     at = AppTest.from_file(APP, default_timeout=90)
-    at.switch_page("pages/guide.py").run()
+    at.switch_page("screens/guide.py").run()
     assert not at.exception and at.title[0].value == "How to read GateLab"
     client = at.session_state["lab_client"] if "lab_client" in at.session_state else None
     if client is not None:

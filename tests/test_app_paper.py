@@ -11,7 +11,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 
 def page():
     at = AppTest.from_file(APP, default_timeout=90)
-    at.switch_page("pages/paper.py").run()
+    at.switch_page("screens/paper.py").run()
     return at
 
 

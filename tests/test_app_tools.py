@@ -15,7 +15,7 @@ from core.teaching_cells import Clamp, intervention
 from tests.test_app import decode
 
 APP = "../app/streamlit_app.py"
-PAGE = "pages/tools.py"
+PAGE = "screens/tools.py"
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from core.data import load_dataset
 from core.teaching import answer_nll, lesson_settings
 
 APP = "../app/streamlit_app.py"
-PAGE = "pages/lesson.py"
+PAGE = "screens/lesson.py"
 
 
 def open_lesson(**params) -> AppTest:

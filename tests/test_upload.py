@@ -16,7 +16,7 @@ from core.trace import trace
 from tests.test_app import decode
 
 APP = "../app/streamlit_app.py"
-PAGE = "pages/upload.py"
+PAGE = "screens/upload.py"
 GATES = {"tanh RNN h", "GRU z", "GRU r", "LSTM i", "LSTM f", "LSTM o"}
 CHORDS = ((60, 64, 67), (62, 65, 69), (59, 62, 67), (60, 64, 67))
 
