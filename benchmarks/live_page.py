@@ -85,6 +85,17 @@ def open_browser():
             browser.close()
 
 
+def wait_for(condition, timeout: float, what: str, poll: float = 0.2):
+    """Poll ``condition()`` until it returns something true (returned); fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(poll)
+
+
 def page_numbers(page) -> list[str]:
     """The metric values on the page, in order."""
     return page.eval_on_selector_all(METRIC, "els => els.map(e => e.innerText)")

@@ -4,12 +4,11 @@ all three models, and both must change as training goes on; the console must sta
 
 The screenshot is kept for CI at artifacts/browser/lab.png (git-ignored).
 """
-import time
 from pathlib import Path
 
 import pytest
 
-from benchmarks.live_page import (CHROMIUM, click, loss_points, open_browser, open_lab,
+from benchmarks.live_page import (CHROMIUM, click, loss_points, open_browser, open_lab, wait_for,
                                   streamlit_server)
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
@@ -32,15 +31,6 @@ def drawn_gates(page) -> dict:
         return out;
     }""", list(GATES))
 
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def test_play_draws_and_updates_loss_and_gates():

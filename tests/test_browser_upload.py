@@ -4,12 +4,11 @@ heatmaps of all three pretrained models, with a clean console.
 
 Screenshots are kept for CI under artifacts/browser/ (git-ignored).
 """
-import time
 from pathlib import Path
 
 import pytest
 
-from benchmarks.live_page import CHROMIUM, open_browser, streamlit_server
+from benchmarks.live_page import CHROMIUM, open_browser, streamlit_server, wait_for
 from tests.test_upload import GOOD
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
@@ -30,15 +29,6 @@ def drawn(page) -> dict:
         return out;
     }""")
 
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
 
 
 def test_upload_draws_the_heatmaps_of_all_three_pretrained_models(tmp_path):
