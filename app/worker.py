@@ -1,11 +1,11 @@
-"""The page's handle on its training worker: one ``python -m core.lab`` process per session.
+"""The page's handle on its training worker: one ``python -m core.lab_worker`` process per session.
 
 Why a separate process: training in a thread of the Streamlit server halved the page's
 refresh rate (threads share the interpreter lock), and a forked/spawned multiprocessing
 child does not work once the server has imported torch or runs under ``streamlit run``
 (shared/MEASURED.md). A fresh interpreter with two pipes has none of these problems, and
 nothing is orphaned: the worker exits when its pipe closes, when its parent dies, or when
-no message arrives for ``core.lab.HEARTBEAT_TIMEOUT_S``; a client that is garbage-collected
+no message arrives for ``core.lab_worker.HEARTBEAT_TIMEOUT_S``; a client that is garbage-collected
 (its session ended) stops its worker.
 """
 import itertools
@@ -36,7 +36,7 @@ class LabClient:
     def __init__(self, settings: dict | None = None, dataset=None):
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "core.lab"], cwd=ROOT, env=env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "core.lab_worker"], cwd=ROOT, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._out = Connection(os.dup(self.proc.stdin.fileno()), readable=False)
         self._in = Connection(os.dup(self.proc.stdout.fileno()), writable=False)

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from core import lab as lab_module
-from core.lab import (Lab, LabSettings, Worker, bin_means, history_csv, load_lab_dataset,
-                      pca_2d, run_worker, validation_pieces)
+from core import lab_worker as worker_module
+from core.lab import (Lab, LabSettings, bin_means, history_csv, load_lab_dataset, pca_2d,
+                      validation_pieces)
+from core.lab_worker import Worker, run_worker
 from core.models import count_parameters
 
 
@@ -133,7 +135,7 @@ def test_divergence_is_reported_and_undone(chorales):
 
 
 def test_worker_commands(chorales, monkeypatch):
-    monkeypatch.setattr(lab_module, "load_lab_dataset", lambda name: chorales)
+    monkeypatch.setattr(worker_module, "load_lab_dataset", lambda name: chorales)
     w = Worker()
     assert w.handle("get")["status"]["ready"] is False
     w.handle("reset", LabSettings(archs=("lstm",)).to_dict())
@@ -154,7 +156,7 @@ def test_worker_reports_a_missing_dataset(monkeypatch):
 
     def missing(name):
         raise DataError(f"{name}: no local copy and the download failed (offline)")
-    monkeypatch.setattr(lab_module, "load_lab_dataset", missing)
+    monkeypatch.setattr(worker_module, "load_lab_dataset", missing)
     w = Worker()
     status = w.handle("reset", LabSettings(dataset="jsb").to_dict())["status"]
     assert status["error"] == "jsb: no local copy and the download failed (offline)"
@@ -162,7 +164,7 @@ def test_worker_reports_a_missing_dataset(monkeypatch):
 
 
 def test_run_worker_answers_then_exits_on_stop_or_silence(chorales, monkeypatch):
-    monkeypatch.setattr(lab_module, "load_lab_dataset", lambda name: chorales)
+    monkeypatch.setattr(worker_module, "load_lab_dataset", lambda name: chorales)
     inbox_r, inbox_w = Pipe(duplex=False)
     out_r, out_w = Pipe(duplex=False)
     thread = threading.Thread(target=run_worker, args=(inbox_r, out_w, 2.0), daemon=True)

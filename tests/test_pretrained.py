@@ -76,7 +76,8 @@ def test_the_script_retrains_a_model_and_reproduces_its_first_epochs(tmp_path, d
 
 
 def test_the_labs_worker_sends_weights_that_rebuild_the_same_models():
-    from core.lab import LabSettings, Worker
+    from core.lab import LabSettings
+    from core.lab_worker import Worker
     worker = Worker()
     worker.handle("reset", LabSettings(eval_every=100).to_dict())
     worker.handle("step")
