@@ -184,6 +184,23 @@ class Trainer:
                  for p, s in self.optimizer.state.items()}
         return weights, state
 
+    def _save_good(self) -> None:
+        """Keep the current weights and optimizer state as the last good ones: copied into
+        the buffers of the previous copy when the shapes allow (no allocation per step)."""
+        weights, state = self._last_good
+        live = {p: s for p, s in self.optimizer.state.items()}
+        if state.keys() != live.keys() or any(s.keys() != live[p].keys() for p, s in state.items()):
+            self._last_good = self._snapshot()   # the optimizer made new state (first step)
+            return
+        with torch.no_grad():
+            torch._foreach_copy_(weights, [p.detach() for p in self.model.parameters()])
+            for p, s in state.items():
+                for k, v in live[p].items():
+                    if torch.is_tensor(v):
+                        s[k].copy_(v)
+                    else:
+                        s[k] = v
+
     def _restore(self, snapshot) -> None:
         weights, state = snapshot
         with torch.no_grad():
@@ -218,7 +235,8 @@ class Trainer:
                 self.optimizer.step()
             except RuntimeError:  # e.g. an update too large for float32
                 ok = False
-        ok = ok and all(bool(torch.isfinite(p).all()) for p in params)
+        # one reduction for all weights: a sum of norms is finite only if every weight is
+        ok = ok and bool(torch.isfinite(torch.stack(torch._foreach_norm(params)).sum()))
         seconds = time.perf_counter() - t0
         self.seconds += seconds
         if not ok:
@@ -229,7 +247,7 @@ class Trainer:
                               f"at update {self.updates + 1}; the last good weights were restored. "
                               f"Try a smaller learning rate than {self.settings.lr:g}.")
         self.updates += 1
-        self._last_good = self._snapshot()
+        self._save_good()
         return StepResult(loss_value, grad_norm, seconds, batch.n_steps)
 
     def _add_weight_noise(self):
