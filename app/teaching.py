@@ -19,7 +19,7 @@ from app import session
 from app import upload as up
 from app.figures.common import model_name
 from core.checkpoint import CheckpointError
-from core.data import TITLES, DataError, load_dataset
+from core.data import TITLES, DataError, available_datasets, load_dataset
 from core.lab import validation_pieces
 
 SOURCES = {"shipped": "Pretrained (shipped with GateLab)", "lab": "Trained in this session (Lab page)"}
@@ -101,7 +101,9 @@ def choose_models(prefix: str) -> tuple[dict, tuple, str, str]:
         return up.lab_models(weights), ("lab", *updates), first["settings"]["dataset"], label
     try:
         sets = up.shipped_sets()
-        names = list(sets)
+        ready = set(available_datasets())
+        # Sets whose pieces load here come first, so an offline classroom opens on one that works.
+        names = sorted(sets, key=lambda k: k[0] not in ready)
         choice = control("set", st.selectbox, names[0], "Pretrained set", options=names,
                          format_func=lambda k: f"{TITLES.get(k[0], k[0])}, {k[1]} equations",
                          key=f"{prefix}_set")
