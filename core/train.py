@@ -268,14 +268,16 @@ def fit(trainer: Trainer, train: list, valid: list, progress=None) -> list[dict]
 
     Returns the history, one dict per epoch: ``epoch``, ``updates``, ``seconds`` (training
     wall time so far), ``train_nll`` (mean batch loss over the epoch, at the training
-    weights), ``valid_nll`` and ``valid_accuracy``. The model ends on its best-validation
+    weights), ``valid_nll``, ``valid_accuracy`` and ``padding`` (the share of the epoch's
+    padded batch slots that were padding, not real steps). The model ends on its best-validation
     weights. ``progress(row)`` is called after each epoch.
     """
     s = trainer.settings
     history, best, best_state, stale = [], math.inf, None, 0
     for epoch in range(1, s.epochs + 1):
-        total, steps = 0.0, 0
+        total, steps, slots = 0.0, 0, 0
         for batch in make_batches(train, s.batch_size, s.truncate, s.seed, epoch, trainer.device):
+            slots += batch.mask.numel()          # padded (B, T): what the recurrence computes
             result = trainer.step(batch)
             if not result.diverged:
                 total, steps = total + result.loss * result.steps, steps + result.steps
@@ -283,7 +285,8 @@ def fit(trainer: Trainer, train: list, valid: list, progress=None) -> list[dict]
         row = {"epoch": epoch, "updates": trainer.updates, "seconds": round(trainer.seconds, 3),
                "train_nll": total / steps if steps else math.nan,
                "valid_nll": metrics["nll"], "valid_accuracy": metrics["accuracy"],
-               "divergences": trainer.divergences}
+               "divergences": trainer.divergences,
+               "padding": round(1 - sum(map(len, train)) / slots, 4) if slots else 0.0}
         history.append(row)
         if progress:
             progress(row)

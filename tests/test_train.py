@@ -140,3 +140,10 @@ def test_invalid_settings_are_clear_errors():
     with pytest.raises(ValueError, match="unknown settings: colour"):
         Settings.from_dict({"colour": "red"})
     assert Settings.from_dict(Settings(seed=9).to_dict()) == Settings(seed=9)
+
+
+def test_history_reports_the_share_of_padding():
+    pieces = [np.zeros((10, 88), np.uint8), np.zeros((30, 88), np.uint8)]
+    trainer = Trainer(Settings(units=4, epochs=1, batch_size=2, truncate=0))
+    row = fit(trainer, pieces, pieces)[0]
+    assert row["padding"] == round(1 - 40 / 60, 4)   # one batch of 2 x 30 slots, 40 real
