@@ -14,6 +14,7 @@ Gates are reported in the paper's convention for both variants. PyTorch's GRU co
 h = (1 - z') * n + z' * h_prev, so its z' is the share of the OLD state; GateLab reports
 z = 1 - z', the share of the NEW candidate, as in the paper's h = (1 - z) h_prev + z h~.
 """
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -163,16 +164,28 @@ def _lstm_loop_numpy(pre_x, Ut, peep):
     return hs, cs
 
 
+_THREADS = {"lock": threading.Lock(), "depth": 0, "before": 1}
+
+
 @contextmanager
 def _one_thread():
     """Run small tensor ops on one thread: at batch 1, waking torch's thread pool costs more
-    than it saves, and on a busy 2-core machine it made traces 3-5x slower (measured)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    than it saves, and on a busy 2-core machine it made traces 3-5x slower (measured).
+
+    The setting is process-wide, so concurrent traces (a web server's sessions) share it: the
+    first to enter saves the thread count and the last to leave restores it."""
+    with _THREADS["lock"]:
+        if _THREADS["depth"] == 0:
+            _THREADS["before"] = torch.get_num_threads()
+            torch.set_num_threads(1)
+        _THREADS["depth"] += 1
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        with _THREADS["lock"]:
+            _THREADS["depth"] -= 1
+            if _THREADS["depth"] == 0:
+                torch.set_num_threads(_THREADS["before"])
 
 
 def trace(model: RecurrentModel, roll: np.ndarray) -> Trace:
@@ -195,7 +208,7 @@ def _trace(model: RecurrentModel, roll: np.ndarray) -> Trace:
     x = shift_inputs(target)                                   # (T, 88)
     h_run, c_run = _run_states(model, x)                       # (T, H) each
     h_prev = torch.cat([h_run.new_zeros(1, spec.units), h_run[:-1]])
-    rnn = _Float64View(model.rnn)
+    rnn = _Float32View(model.rnn)
     if spec.arch == "gru":
         states = _gru_gates(rnn, x, h_prev, spec.variant == "paper")
     elif spec.arch == "lstm":
@@ -211,7 +224,7 @@ def _trace(model: RecurrentModel, roll: np.ndarray) -> Trace:
     return Trace(spec.arch, spec.variant, spec.units, arrays)
 
 
-class _Float64View:
+class _Float32View:
     """The layer's parameters as float32 CPU tensors, under the same names."""
 
     def __init__(self, rnn):
