@@ -14,11 +14,17 @@ st.markdown(
     "of the best of 10 learning rates. How they were made and where they differ from the paper: "
     "`docs/reproduce.md`.")
 
+@st.cache_data(show_spinner=False)
+def committed(protocol: str) -> tuple[list, dict]:
+    """The committed results' table rows and curves (files in the repo: read once)."""
+    config = paper.committed_config(protocol)
+    return paper.table_rows(config), paper.curves(config)
+
+
 protocol = st.radio("Protocol", ["paper", "modern"], horizontal=True, key="paper_protocol",
                     help="paper: RMSProp, weight noise 0.075, the paper's unit counts. "
                          "modern: Adam, no weight noise, a matched 20k-parameter budget.")
-config = paper.committed_config(protocol)
-rows = paper.table_rows(config)
+rows, curves = committed(protocol)
 st.dataframe(rows, hide_index=True, use_container_width=True,
              column_config={"learning rate": st.column_config.NumberColumn(format="%.2e")})
 missing = sorted({r["dataset"] for r in rows if "ours test" not in r})
@@ -30,7 +36,6 @@ if csv_path.exists():
                        file_name=f"gatelab-reproduce-{protocol}.csv", mime="text/csv")
 
 st.subheader("Figure 2: learning curves")
-curves = paper.curves(config)
 if curves:
     left, right = st.columns([2, 1])
     dataset = left.selectbox("Dataset", sorted(curves), key="paper_dataset")
