@@ -1,6 +1,7 @@
 """GateLab's dashboard: ``streamlit run app/streamlit_app.py``.
 
-Pages are registered here; a new page is one ``st.Page`` line in ``PAGES``.
+Pages are registered here; a new page is one ``st.Page`` line in ``PAGES``. Every page shares
+the sidebar's language and projector switches (``?lang=ko``, ``?projector=1``).
 """
 import sys
 from pathlib import Path
@@ -11,16 +12,25 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not the 
 
 import streamlit as st  # noqa: E402
 
+from app import display, i18n  # noqa: E402
+from app.i18n import t  # noqa: E402
+
+SCREENS = ROOT / "app" / "screens"
+st.set_page_config(page_title="GateLab", layout="wide")  # no icons: material-icon favicons are fetched online
 PAGES = [
-    st.Page(str(ROOT / "app" / "screens" / "lab.py"), title="Lab", default=True),
-    st.Page(str(ROOT / "app" / "screens" / "upload.py"), title="Your own music"),
-    st.Page(str(ROOT / "app" / "screens" / "paper.py"), title="The paper"),
-    st.Page(str(ROOT / "app" / "screens" / "tools.py"), title="Gate tools", url_path="tools"),
-    st.Page(str(ROOT / "app" / "screens" / "lesson.py"), title="Lesson: long memory", url_path="lesson"),
-    st.Page(str(ROOT / "app" / "screens" / "guide.py"), title="How to read this"),
+    st.Page(str(SCREENS / "lab.py"), title=t("common.pages.lab"), url_path="lab", default=True),
+    st.Page(str(SCREENS / "upload.py"), title=t("common.pages.upload"), url_path="upload"),
+    st.Page(str(SCREENS / "paper.py"), title=t("common.pages.paper"), url_path="paper"),
+    st.Page(str(SCREENS / "tools.py"), title=t("common.pages.tools"), url_path="tools"),
+    st.Page(str(SCREENS / "lesson.py"), title=t("common.pages.lesson"), url_path="lesson"),
+    st.Page(str(SCREENS / "guide.py"), title=t("common.pages.guide"), url_path="guide"),
 ]
 
-st.set_page_config(page_title="GateLab", layout="wide")  # no icons: material-icon favicons are fetched online
 # Teacher mode (app/teaching.py): a ?teacher=1 link opens one page, without the page menu.
 teacher = st.query_params.get("teacher", "") in ("1", "true", "yes")
-st.navigation(PAGES, position="hidden" if teacher else "sidebar").run()
+page = st.navigation(PAGES, position="hidden" if teacher else "sidebar")
+if not teacher:
+    i18n.language_switch()
+    display.projector_switch()
+display.apply()
+page.run()

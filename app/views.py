@@ -10,16 +10,14 @@ import time
 
 import streamlit as st
 
-from app import session
+from app import display, session
 from app.figures import gates_figure, loss_figure, panels_for, prediction_figure, states_figure
 from app.figures.common import model_name
 
 FAST_S = 0.4   # buttons, metrics, loss chart; also the worker's heartbeat (it exits after 30 s)
 SLOW_S = 2.5   # gates / states / prediction, while training
 VIEWS = ("Gates", "Cell states", "Prediction")
-# theme=None on every chart: Streamlit's theme is re-applied in the browser on every refresh.
 PROFILE = bool(os.environ.get("GATELAB_PROFILE"))  # fragment timings on stderr (benchmarks)
-PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
 def transport(ready: bool, running: bool) -> None:
@@ -144,8 +142,7 @@ def chart_options() -> None:
 
 def _loss_chart(loss: dict) -> None:
     x, log_y = st.session_state.get("loss_x", "updates"), st.session_state.get("loss_log", False)
-    st.plotly_chart(loss_figure(loss, x=x, log_y=log_y), key="loss_chart", config=PLOT_CONFIG,
-                    theme=None)
+    display.chart(loss_figure(loss, x=x, log_y=log_y), key="loss_chart")
 
 
 def piece_controls(n_pieces: int, n_steps: int | None) -> dict:
@@ -187,8 +184,7 @@ def live_views() -> None:
         st.caption(f"Validation piece {v['piece']} ({v['n_steps']} steps), steps {v['start']}–"
                    f"{v['start'] + len(v['target']) - 1}, traced with the weights after step "
                    f"{snap['status']['steps']}. Step t has read frames 0..t−1 and predicts frame t.")
-        st.plotly_chart(_view_figure(view, v, options), key=f"view_{view}", config=PLOT_CONFIG,
-                        theme=None)
+        display.chart(_view_figure(view, v, options), key=f"view_{view}")
         _profile("views", t0, snap["status"])
 
     views()

@@ -4,9 +4,12 @@ The symbols here are the ones the equations use (``app/equations.py``), so a cha
 and the line of LaTeX it illustrates say the same thing.
 """
 import numpy as np
+import plotly.graph_objects as go
 
 MODEL_NAMES = {"tanh": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
-MODEL_COLORS = {"tanh": "#d62728", "gru": "#1f77b4", "lstm": "#2ca02c"}
+# Okabe & Ito's colour-blind-safe palette: vermillion, blue, bluish green stay distinct under
+# protanopia, deuteranopia and tritanopia (red/green pairs do not).
+MODEL_COLORS = {"tanh": "#D55E00", "gru": "#0072B2", "lstm": "#009E73"}
 
 # name -> (chart title, value range kind): "gate" in [0, 1], "state" in [-1, 1], "cell" unbounded
 PANELS = {
@@ -70,3 +73,20 @@ def color_axes() -> dict:
 def compact(values: np.ndarray) -> np.ndarray:
     """float32 for the browser: half the bytes of float64, far below what a chart shows."""
     return np.ascontiguousarray(values, dtype=np.float32)
+
+
+def projector_style(fig):
+    """A copy of ``fig`` for a projector: larger type, thicker lines, bigger markers."""
+    fig = go.Figure(fig)
+    fig.update_layout(font={"size": 18}, hoverlabel={"font": {"size": 18}})
+    for annotation in fig.layout.annotations or ():   # subplot titles
+        annotation.font.size = 19
+    for trace in fig.data:
+        if trace.type == "scatter":
+            if trace.line is not None:
+                trace.line.width = max(3.0, 2 * (trace.line.width or 2))
+            if trace.marker is not None and isinstance(trace.marker.size, (int, float)):
+                trace.marker.size = 1.6 * trace.marker.size
+    if fig.layout.height:
+        fig.layout.height = int(fig.layout.height * 1.15)
+    return fig

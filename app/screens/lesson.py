@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from app import session
+from app import display, session
 
 session.start_worker()  # first: the worker's interpreter starts while the page draws
 
@@ -71,7 +71,7 @@ def show_memory(models: dict, pieces: list) -> None:
 def show_gates(models: dict, roll) -> None:
     traces = {a: trace(m, roll) for a, m in models.items() if a != "tanh"}
     panels = {a: {g: tr[g] for g in panels_for(a)} for a, tr in traces.items()}
-    st.plotly_chart(gates_figure(panels, roll, 0), key="lesson_gates", theme=None)
+    display.chart(gates_figure(panels, roll, 0), key="lesson_gates")
     t = answer_step(roll)
     st.caption(f"One validation sequence: the call at step {t - 30}, the answer at step {t}.")
 
@@ -96,7 +96,7 @@ def lesson_body(step: str) -> None:
                 st.subheader(STEPS[name])
             st.markdown(TEXT[name])
             if name == "loss":
-                st.plotly_chart(loss_figure(snap["loss"]), key="lesson_loss", theme=None)
+                display.chart(loss_figure(snap["loss"]), key="lesson_loss")
             elif name == "gates":
                 show_gates(models, pieces[0])
             else:

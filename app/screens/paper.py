@@ -1,7 +1,7 @@
 """The Paper page: Table 2 and Figure 2 of Chung et al. 2014, reproduced by GateLab's core."""
 import streamlit as st
 
-from app import paper
+from app import display, paper
 from app.figures.loss import loss_figure
 from core.data import available_datasets
 
@@ -41,7 +41,7 @@ if curves:
     dataset = left.selectbox("Dataset", sorted(curves), key="paper_dataset")
     x = right.radio("x axis", ["updates", "seconds"], horizontal=True, key="paper_x",
                     help="The paper plots both: progress per update, and per second of training.")
-    st.plotly_chart(loss_figure(curves[dataset], x=x), use_container_width=True)
+    display.chart(loss_figure(curves[dataset], x=x), key="paper_curves")
     st.caption("Train NLL is the mean batch loss over each epoch at the training weights (with "
                "weight noise in the paper protocol), so it can lie above validation. "
                "Download a figure as PNG with the camera icon of its toolbar.")
@@ -63,7 +63,7 @@ def rerun_progress():
         st.dataframe(paper.table_rows(rerun.config), hide_index=True, use_container_width=True)
         small = paper.curves(rerun.config)
         for name, by_arch in small.items():
-            st.plotly_chart(loss_figure(by_arch), use_container_width=True, key=f"rerun-{name}")
+            display.chart(loss_figure(by_arch), key=f"rerun-{name}")
     st.code("\n".join(rerun.lines[-12:]) or "starting…", language=None)
 
 

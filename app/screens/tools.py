@@ -4,6 +4,7 @@ the pretrained models or this session's Lab models. The maths is in ``core.teach
 import streamlit as st
 
 from app import session
+from app.display import chart
 from app import teaching as tm
 from app.figures.common import model_name
 from app.figures.intervention import intervention_figure
@@ -18,11 +19,6 @@ TOOLS = {"saturation": "Gate saturation", "interventions": "Gate interventions",
          "memory": "Memory length", "stepper": "Equation stepper"}
 HISTORY = 8          # saturation snapshots kept, so a user sees where units go while training
 FOLLOW_S = 3.0       # refresh of the saturation scatter while following the Lab
-PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
-
-
-def chart(fig, key: str) -> None:
-    st.plotly_chart(fig, key=key, config=PLOT_CONFIG, theme=None)
 
 
 def gated(models: dict) -> list[str]:

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from app import session
+from app.display import chart
 from app import upload as up
 from app.figures import gates_figure, panels_for, prediction_figure, states_figure
 from app.figures.common import model_name
@@ -20,11 +21,6 @@ AUDIO_MAX_S = 120     # the piece's audio preview: at most its first two minutes
 FS = 22050            # audio sample rate
 NOTE_VALUES = {1: "quarter notes", 2: "eighth notes", 4: "sixteenth notes"}
 SOURCES = ("Pretrained (shipped with GateLab)", "Trained in this session (Lab page)")
-PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
-
-
-def chart(fig, key: str) -> None:
-    st.plotly_chart(fig, key=key, config=PLOT_CONFIG, theme=None)
 
 
 def choose_models() -> tuple[dict, tuple, float, str]:
