@@ -1,36 +1,61 @@
 """Names, colours and axis conventions shared by every GateLab figure.
 
 The symbols here are the ones the equations use (``app/equations.py``), so a chart title
-and the line of LaTeX it illustrates say the same thing.
+and the line of LaTeX it illustrates say the same thing. The words around them come from
+``app/text/<lang>/figures.toml``: every builder takes ``lang`` ("en" or "ko").
 """
+import math
+
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale, sample_colorscale
 
-MODEL_NAMES = {"tanh": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
+from app import text
+
 # Okabe & Ito's colour-blind-safe palette: vermillion, blue, bluish green stay distinct under
 # protanopia, deuteranopia and tritanopia (red/green pairs do not).
 MODEL_COLORS = {"tanh": "#D55E00", "gru": "#0072B2", "lstm": "#009E73"}
+# The rest of Okabe & Ito for lines of units (its yellow left out: it vanishes on white).
+LINE_COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#000000")
 
-# name -> (chart title, value range kind): "gate" in [0, 1], "state" in [-1, 1], "cell" unbounded
+# name -> (symbol as in the equations, value range kind): "gate" in [0, 1], "state" in
+# [-1, 1], "cell" unbounded. The words of each title are figures.panels.<name>.
 PANELS = {
-    "z": ("z: update gate (share of the new candidate)", "gate"),
-    "r": ("r: reset gate", "gate"),
-    "h_tilde": ("h̃: candidate state", "state"),
-    "i": ("i: input gate", "gate"),
-    "f": ("f: forget gate", "gate"),
-    "o": ("o: output gate", "gate"),
-    "g": ("c̃: candidate cell", "state"),
-    "c": ("c: cell state", "cell"),
-    "h": ("h: hidden state", "state"),
+    "z": ("z", "gate"), "r": ("r", "gate"), "h_tilde": ("h̃", "state"),
+    "i": ("i", "gate"), "f": ("f", "gate"), "o": ("o", "gate"),
+    "g": ("c̃", "state"), "c": ("c", "cell"), "h": ("h", "state"),
 }
-TIME_TITLE = "time step t (predicts frame t)"
-NLL_TITLE = "NLL per time step (nats)"
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 LOWEST_PITCH = 21  # MIDI pitch of key column 0 (A0)
 
+# One colour scale per quantity, the same in every figure (docs/dashboard.md, "Colour").
+# Gates in [0, 1]: sequential and colour-blind safe; dark = closed, yellow = open.
+GATE_SCALE = {"colorscale": "Viridis", "cmin": 0, "cmax": 1}
+# States that can be negative: diverging, white at 0, blue below, red above. The cell state c
+# uses the same colours over a symmetric range read from the data (``cell_range``).
+STATE_SCALE = {"colorscale": "RdBu", "reversescale": True, "cmid": 0, "cmin": -1, "cmax": 1}
+# The piano roll: off = near white, on = near black; no colour bar (a note sounds or not).
+ROLL_SCALE = {"colorscale": [[0, "#f7f7f7"], [1, "#222222"]], "cmin": 0, "cmax": 1,
+              "showscale": False}
+PROBABILITY_SCALE = {"colorscale": "Blues", "cmin": 0, "cmax": 1}     # p(key sounds): 0 white
+NLL_SCALE = {"colorscale": "Magma", "reversescale": True, "cmin": 0}  # light = well predicted
+TIME_SCALE = "Plasma"                                                 # markers by time step
+# Which layout colour axis draws each kind of value (a figure declares only those it uses).
+COLOR_AXES = {"gate": "coloraxis", "state": "coloraxis2", "roll": "coloraxis3", "cell": "coloraxis4"}
+# The page around a chart may be dark (Streamlit's dark theme; charts are drawn with
+# theme=None): each chart keeps its own light paper, so its colours read the same on any
+# page and in its PNG download. These are plotly's own defaults, made explicit.
+PAPER = {"paper_bgcolor": "#ffffff", "plot_bgcolor": "#E5ECF6", "font": {"color": "#2a3f5f"}}
 
-def model_name(arch: str) -> str:
-    return MODEL_NAMES.get(arch, arch)
+
+def model_name(arch: str, lang: str = "en") -> str:
+    """"gru" -> "GRU" (``common.models``); an unknown name is shown as it is."""
+    return text.table(lang, "common.models").get(arch, arch)
+
+
+def panel_title(panel: str, lang: str = "en") -> str:
+    """A panel's symbol and words, e.g. ``"z: update gate (share of the new candidate)"``."""
+    return f"{PANELS[panel][0]}: {text.get(lang, 'figures.panels.' + panel)}"
 
 
 def pitch_name(pitch: int) -> str:
@@ -57,17 +82,45 @@ def pitch_axis(lo: int, hi: int) -> dict:
     return {"tickvals": pitches, "ticktext": [pitch_name(p) for p in pitches]}
 
 
-def color_axes() -> dict:
-    """Layout colour axes: gates (0..1), states (-1..1), notes (off/on)."""
-    return {
-        "coloraxis": {"colorscale": "Viridis", "cmin": 0, "cmax": 1,
-                      "colorbar": {"title": {"text": "gate"}, "len": 0.45, "y": 0.78, "thickness": 12}},
-        "coloraxis2": {"colorscale": "RdBu", "cmin": -1, "cmax": 1, "reversescale": True,
-                       "colorbar": {"title": {"text": "state"}, "len": 0.45, "y": 0.25,
-                                    "thickness": 12}},
-        "coloraxis3": {"colorscale": [[0, "#f7f7f7"], [1, "#222222"]], "cmin": 0, "cmax": 1,
-                       "showscale": False},
-    }
+def cell_range(*values) -> float:
+    """The half-width of the cell state's symmetric colour range: the largest |c| shown,
+    rounded up to a tenth (so the colour bar's label is the range)."""
+    top = max((float(np.nanmax(np.abs(v))) for v in values if np.size(v)), default=1.0)
+    return max(math.ceil(top * 10 - 1e-9) / 10, 0.1) if math.isfinite(top) else 1.0
+
+
+def scale_for(kind: str, cell_top: float = 1.0) -> dict:
+    """The colour scale of a kind of value: "gate", "state", "cell" (symmetric, +-cell_top), "roll"."""
+    scales = {"gate": GATE_SCALE, "state": STATE_SCALE, "roll": ROLL_SCALE,
+              "cell": {**STATE_SCALE, "cmin": -cell_top, "cmax": cell_top}}
+    return dict(scales[kind])
+
+
+def scale_color(scale: dict, value: float) -> str:
+    """The colour ``scale`` gives ``value`` (clipped to its range), for marks such as bars that
+    take colours, not a colour axis."""
+    name = scale["colorscale"] + ("_r" if scale.get("reversescale") else "")
+    share = (value - scale["cmin"]) / (scale["cmax"] - scale["cmin"])
+    return sample_colorscale(get_colorscale(name), [min(max(share, 0.0), 1.0)])[0]
+
+
+def color_axes(lang: str = "en", kinds=("gate", "state", "roll"), cell_top: float = 1.0) -> dict:
+    """Layout colour axes for the ``kinds`` of value a figure draws (see ``COLOR_AXES``), each
+    colour bar naming its quantity and range, stacked down the right edge."""
+    titles = {"gate": text.get(lang, "figures.colorbar.gate"),
+              "state": text.get(lang, "figures.colorbar.state"),
+              "cell": text.get(lang, "figures.colorbar.cell", top=f"{cell_top:g}")}
+    shown = [k for k in COLOR_AXES if k in kinds and k != "roll"]
+    axes = {COLOR_AXES[k]: scale_for(k, cell_top) for k in COLOR_AXES if k in kinds}
+    for n, kind in enumerate(shown):
+        axes[COLOR_AXES[kind]]["colorbar"] = colorbar(titles[kind], n, len(shown))
+    return axes
+
+
+def colorbar(title: str, n: int = 0, of: int = 1) -> dict:
+    """The ``n``-th of ``of`` colour bars stacked down the right edge, its title along it."""
+    return {"title": {"text": title, "side": "right"}, "thickness": 12,
+            "len": 0.9 / of, "y": 1 - (n + 0.5) / of, "yanchor": "middle"}
 
 
 def compact(values: np.ndarray) -> np.ndarray:
@@ -76,17 +129,26 @@ def compact(values: np.ndarray) -> np.ndarray:
 
 
 def projector_style(fig):
-    """A copy of ``fig`` for a projector: larger type, thicker lines, bigger markers."""
+    """A copy of ``fig`` for a projector: larger type, thicker lines and colour bars, bigger
+    markers, a little more height."""
     fig = go.Figure(fig)
     fig.update_layout(font={"size": 18}, hoverlabel={"font": {"size": 18}})
     for annotation in fig.layout.annotations or ():   # subplot titles
         annotation.font.size = 19
+    if fig.layout.title.text:
+        fig.layout.title.font.size = 21
+    for name in fig.layout.to_plotly_json():
+        if name.startswith("coloraxis") and fig.layout[name].colorbar is not None:
+            fig.layout[name].colorbar.thickness = 20
     for trace in fig.data:
         if trace.type == "scatter":
             if trace.line is not None:
                 trace.line.width = max(3.0, 2 * (trace.line.width or 2))
             if trace.marker is not None and isinstance(trace.marker.size, (int, float)):
                 trace.marker.size = 1.6 * trace.marker.size
+    for shape in fig.layout.shapes or ():              # the time cursor, window outline
+        if shape.line is not None and shape.line.width:
+            shape.line.width = 2 * shape.line.width
     if fig.layout.height:
         fig.layout.height = int(fig.layout.height * 1.15)
     return fig

@@ -3,13 +3,14 @@
 import numpy as np
 import plotly.graph_objects as go
 
-from app.figures.common import (LOWEST_PITCH, PANELS, TIME_TITLE, color_axes, compact,
-                                key_range, model_name, pitch_axis)
+from app import text
+from app.figures.common import (COLOR_AXES, LOWEST_PITCH, PANELS, PAPER, cell_range, color_axes,
+                                compact, key_range, model_name, panel_title, pitch_axis)
 from app.figures.grid import Grid
 
 GATE_PANELS = {"tanh": ("h",), "gru": ("z", "r"), "lstm": ("i", "f", "o")}
 CANDIDATES = {"gru": "h_tilde", "lstm": "g"}
-NO_GATES_NOTE = "tanh RNN has no gates: its hidden state h"
+STEP_AXIS = {"x": "step"}  # trace meta: its x axis is the time step (``add_cursor`` finds it)
 
 
 def panels_for(arch: str, candidate: bool = False) -> tuple[str, ...]:
@@ -20,58 +21,76 @@ def panels_for(arch: str, candidate: bool = False) -> tuple[str, ...]:
 
 def symbol(panel: str) -> str:
     """The symbol of a panel as in the equations, e.g. ``"h_tilde"`` -> ``"h̃"``."""
-    return PANELS[panel][0].split(":")[0]
+    return PANELS[panel][0]
 
 
-def roll_trace(roll: np.ndarray, start: int, lo: int, hi: int) -> dict:
+def hover(lang: str) -> dict:
+    """The words of hover labels (``figures.hover``): step, pitch, unit, ..."""
+    return text.table(lang, "figures.hover")
+
+
+def roll_trace(roll: np.ndarray, start: int, lo: int, hi: int, lang: str = "en") -> dict:
     """The piano roll (T, 88) as a heatmap of MIDI pitches lo..hi over steps."""
+    w = hover(lang)
     return {"type": "heatmap", "z": np.ascontiguousarray(np.asarray(roll)[:, lo:hi + 1].T, np.uint8),
             "x": np.arange(start, start + len(roll)), "y": np.arange(LOWEST_PITCH + lo, LOWEST_PITCH + hi + 1),
-            "coloraxis": "coloraxis3", "name": "notes",
-            "hovertemplate": "step %{x}<br>pitch %{y}<br>on %{z}<extra>piano roll</extra>"}
+            "coloraxis": COLOR_AXES["roll"], "name": w["notes"], "meta": STEP_AXIS,
+            "hovertemplate": f"{w['step']} %{{x}}<br>{w['pitch']} %{{y}}<br>{w['on']} %{{z}}"
+                             f"<extra>{w['roll']}</extra>"}
 
 
-def unit_trace(values: np.ndarray, start: int, panel: str, arch: str) -> dict:
+def unit_trace(values: np.ndarray, start: int, panel: str, arch: str, lang: str = "en") -> dict:
     """One gate or state (T, H) as a heatmap: x = step, y = unit."""
-    kind, sym, name = PANELS[panel][1], symbol(panel), model_name(arch)
+    kind, sym, name, w = PANELS[panel][1], symbol(panel), model_name(arch, lang), hover(lang)
     return {"type": "heatmap", "z": compact(np.asarray(values).T),
             "x": np.arange(start, start + len(values)), "y": np.arange(np.shape(values)[1]),
-            "coloraxis": "coloraxis" if kind == "gate" else "coloraxis2", "name": f"{name} {sym}",
-            "hovertemplate": f"step %{{x}}<br>unit %{{y}}<br>{sym} = %{{z:.3f}}<extra>{name}</extra>"}
+            "coloraxis": COLOR_AXES[kind], "name": f"{name} {sym}", "meta": STEP_AXIS,
+            "hovertemplate": f"{w['step']} %{{x}}<br>{w['unit']} %{{y}}<br>{sym} = %{{z:.3f}}"
+                             f"<extra>{name}</extra>"}
 
 
 def gates_figure(models: dict, roll: np.ndarray, start: int = 0, candidate: bool = False,
-                 row_height: int = 150) -> go.Figure:
+                 row_height: int = 150, lang: str = "en") -> go.Figure:
     """Columns of heatmaps, one per model.
 
     Parameters
     ----------
     models : dict of str to dict
-        arch -> {panel name -> np.ndarray, shape=(T, H)}; panel names as in ``panels_for``.
+        arch -> {panel name -> np.ndarray, shape=(T, H)}; panel names as in ``panels_for``
+        (a ``"c"`` panel, if given, is drawn too, on the cell state's symmetric scale).
     roll : np.ndarray, shape=(T, 88)
         The frames the steps predict (step t predicts frame t).
     start : int
         Step number of the first row (a window of a longer piece).
     candidate : bool
         Also draw each gated unit's candidate (GRU h̃, LSTM c̃).
+    lang : str
+        Language of the titles ("en", "ko").
     """
     archs = list(models)
-    panels = {a: panels_for(a, candidate) for a in archs}
+    panels = {a: panels_for(a, candidate) + (("c",) if "c" in models[a] else ()) for a in archs}
     n_rows = 1 + max((len(p) for p in panels.values()), default=0)
     grid = Grid(n_rows, max(len(archs), 1), row_weights=[1.1] + [1] * (n_rows - 1),
                 v_gap=0.35 / n_rows, share_x=True)
     lo, hi = key_range(roll)
     traces = []
     for col, arch in enumerate(archs, start=1):
-        traces.append({**roll_trace(roll, start, lo, hi), **grid.ref(1, col)})
-        grid.title(1, col, f"{model_name(arch)}: the piece (notes)")
-        grid.y(1, col, title={"text": "pitch" if col == 1 else ""}, **pitch_axis(lo, hi))
+        name = model_name(arch, lang)
+        traces.append({**roll_trace(roll, start, lo, hi, lang), **grid.ref(1, col)})
+        grid.title(1, col, text.get(lang, "figures.gates.roll_title", model=name))
+        grid.y(1, col, title={"text": text.get(lang, "figures.pitch") if col == 1 else ""},
+               **pitch_axis(lo, hi))
         for row, panel in enumerate(panels[arch], start=2):
-            traces.append({**unit_trace(models[arch][panel], start, panel, arch), **grid.ref(row, col)})
-            note = NO_GATES_NOTE if arch == "tanh" else f"{model_name(arch)} {PANELS[panel][0]}"
+            traces.append({**unit_trace(models[arch][panel], start, panel, arch, lang),
+                           **grid.ref(row, col)})
+            note = (text.get(lang, "figures.gates.no_gates", model=name) if arch == "tanh"
+                    else f"{name} {panel_title(panel, lang)}")
             grid.title(row, col, note)
-            grid.y(row, col, title={"text": "unit" if col == 1 else ""})
-        grid.x(1 + len(panels[arch]), col, title={"text": TIME_TITLE})
-    layout = grid.layout(height=row_height * n_rows + 90, uirevision="gates",
-                         margin={"l": 50, "r": 10, "t": 30, "b": 40}, **color_axes())
+            grid.y(row, col, title={"text": text.get(lang, "figures.unit") if col == 1 else ""})
+        grid.x(1 + len(panels[arch]), col, title={"text": text.get(lang, "figures.time_axis")})
+    kinds = {"roll"} | {PANELS[p][1] for a in archs for p in panels[a]}
+    cells = [models[a]["c"] for a in archs if "c" in panels[a]]
+    layout = grid.layout(height=row_height * n_rows + 90, uirevision="gates", **PAPER,
+                         margin={"l": 50, "r": 10, "t": 30, "b": 40},
+                         **color_axes(lang, kinds, cell_range(*cells)))
     return go.Figure({"data": traces, "layout": layout})

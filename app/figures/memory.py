@@ -4,13 +4,14 @@ falling line is the tanh RNN's vanishing gradient; a flat one, a unit that remem
 import numpy as np
 import plotly.graph_objects as go
 
-from app.figures.common import MODEL_COLORS, compact, model_name
+from app import text
+from app.figures.common import MODEL_COLORS, PAPER, compact, model_name
 
 FLOOR = 1e-12  # zero gradients (an exactly saturated unit) are drawn here, not dropped by log
 
 
 def memory_figure(at_t: dict, average: dict | None = None, t: int | None = None,
-                  height: int = 380) -> go.Figure:
+                  height: int = 380, lang: str = "en") -> go.Figure:
     """Gradient norm against k.
 
     Parameters
@@ -19,24 +20,30 @@ def memory_figure(at_t: dict, average: dict | None = None, t: int | None = None,
         arch -> norms at the chosen step t (``core.teaching.memory_gradients``); NaN = k > t.
     average : dict of str to np.ndarray, shape=(K+1,), optional
         arch -> the same averaged over many steps (``core.teaching.memory_curve``), dashed.
+    lang : str
+        Language of the titles ("en", "ko").
     """
+    words = text.table(lang, "figures.memory")
     traces = []
     for arch, norms in at_t.items():
         k = np.arange(len(norms))
         traces.append({"type": "scatter", "x": k, "y": compact(np.maximum(norms, FLOOR)),
-                       "mode": "lines+markers", "name": f"{model_name(arch)} at step {t}",
-                       "legendgroup": arch, "line": {"color": MODEL_COLORS.get(arch), "width": 2.5},
+                       "mode": "lines+markers", "legendgroup": arch,
+                       "name": words["at_step"].format(model=model_name(arch, lang), t=t),
+                       "line": {"color": MODEL_COLORS.get(arch), "width": 2.5},
                        "hovertemplate": "k = %{x}<br>‖dy/dx‖ %{y:.3g}<extra></extra>"})
     for arch, norms in (average or {}).items():
         traces.append({"type": "scatter", "x": np.arange(len(norms)),
                        "y": compact(np.maximum(norms, FLOOR)), "mode": "lines",
-                       "name": f"{model_name(arch)} average over steps", "legendgroup": arch,
+                       "name": words["average"].format(model=model_name(arch, lang)),
+                       "legendgroup": arch,
                        "line": {"color": MODEL_COLORS.get(arch), "width": 1.5, "dash": "dash"},
-                       "hovertemplate": "k = %{x}<br>mean ‖dy/dx‖ %{y:.3g}<extra></extra>"})
-    layout = {"height": height, "margin": {"l": 70, "r": 10, "t": 30, "b": 45},
+                       "hovertemplate": f"k = %{{x}}<br>{words['mean']} ‖dy/dx‖ %{{y:.3g}}"
+                                        "<extra></extra>"})
+    layout = {"height": height, "margin": {"l": 70, "r": 10, "t": 30, "b": 45}, **PAPER,
               "legend": {"orientation": "h", "y": 1.12, "x": 0},
-              "xaxis": {"title": {"text": "k: how many steps back the input is"}},
-              "yaxis": {"type": "log", "title": {"text": "‖d y_t / d x_(t−k)‖ (log scale)"},
+              "xaxis": {"title": {"text": words["x_axis"]}},
+              "yaxis": {"type": "log", "title": {"text": "‖d y_t / d x_(t−k)‖ " + words["log_scale"]},
                         "exponentformat": "power"},
               "uirevision": "memory"}
     return go.Figure({"data": traces, "layout": layout})

@@ -4,9 +4,11 @@ onto any step-axis figure, and the values of every gate at the cursor for one un
 import numpy as np
 import plotly.graph_objects as go
 
-from app.figures.common import (MODEL_COLORS, NLL_TITLE, PANELS, TIME_TITLE, compact, key_range,
-                                model_name, pitch_axis)
-from app.figures.gates import roll_trace, symbol
+from app import text
+from app.figures.common import (COLOR_AXES, MODEL_COLORS, PANELS, PAPER, ROLL_SCALE, cell_range,
+                                compact, key_range, model_name, panel_title, pitch_axis,
+                                scale_color, scale_for)
+from app.figures.gates import STEP_AXIS, hover, roll_trace, symbol
 from app.figures.grid import Grid
 
 WINDOW_COLOR = "rgba(255, 127, 14, 0.15)"
@@ -16,22 +18,20 @@ AT_CURSOR = {"tanh": ("h",), "gru": ("z", "r", "h_tilde", "h"), "lstm": ("i", "f
 
 
 def piece_figure(roll: np.ndarray, start: int = 0, title: str = "", window=None,
-                 boundary: int | None = None, height: int = 260) -> go.Figure:
+                 boundary: int | None = None, height: int = 260, lang: str = "en") -> go.Figure:
     """The piano roll (T, 88) as pitch x step, step numbers from ``start``.
 
     ``window`` (first, last step) is shaded; ``boundary`` (a step) gets a dashed line, e.g.
-    where a sampled continuation begins.
+    where a sampled continuation begins. ``title`` is the caller's, in ``lang``.
     """
     roll = np.asarray(roll)
     lo, hi = key_range(roll)
     layout = {"height": height, "margin": {"l": 55, "r": 10, "t": 30 if title else 10, "b": 40},
-              "title": {"text": title, "font": {"size": 13}, "x": 0, "xanchor": "left"},
-              "xaxis": {"title": {"text": "step"}},
-              "yaxis": {"title": {"text": "pitch"}, **pitch_axis(lo, hi)},
-              "coloraxis3": {"colorscale": [[0, "#f7f7f7"], [1, "#222222"]], "cmin": 0, "cmax": 1,
-                             "showscale": False},
-              "shapes": _marks(window, boundary)}
-    return go.Figure({"data": [roll_trace(roll, start, lo, hi)], "layout": layout})
+              "title": {"text": title, "font": {"size": 13}, "x": 0, "xanchor": "left"}, **PAPER,
+              "xaxis": {"title": {"text": text.get(lang, "figures.step_axis")}},
+              "yaxis": {"title": {"text": text.get(lang, "figures.pitch")}, **pitch_axis(lo, hi)},
+              COLOR_AXES["roll"]: ROLL_SCALE, "shapes": _marks(window, boundary)}
+    return go.Figure({"data": [roll_trace(roll, start, lo, hi, lang)], "layout": layout})
 
 
 def _marks(window, boundary) -> list[dict]:
@@ -48,7 +48,7 @@ def _marks(window, boundary) -> list[dict]:
 
 
 def nll_overview_figure(nll: dict, window=None, cursor: int | None = None,
-                        height: int = 220) -> go.Figure:
+                        height: int = 220, lang: str = "en") -> go.Figure:
     """Every model's NLL at every step of the whole piece, the window shaded.
 
     Parameters
@@ -59,21 +59,28 @@ def nll_overview_figure(nll: dict, window=None, cursor: int | None = None,
         First and last step of the window the detailed charts show.
     cursor : int, optional
         The step the cursor picks.
+    lang : str
+        Language of the titles ("en", "ko").
     """
+    w = hover(lang)
     traces = []
     for arch, values in nll.items():
         values = np.asarray(values, dtype=np.float32)
-        name = model_name(arch)
+        name = model_name(arch, lang)
         traces.append({"type": "scatter", "x": np.arange(len(values)), "y": compact(values),
-                       "mode": "lines", "name": f"{name} (mean {values.mean():.2f} nats)",
+                       "mode": "lines", "meta": STEP_AXIS,
+                       "name": text.get(lang, "figures.piece.mean", model=name,
+                                        mean=f"{values.mean():.2f}"),
                        "line": {"color": MODEL_COLORS.get(arch), "width": 1.2},
-                       "hovertemplate": f"step %{{x}}<br>NLL %{{y:.3f}} nats<extra>{name}</extra>"})
+                       "hovertemplate": f"{w['step']} %{{x}}<br>NLL %{{y:.3f}} {w['nats']}"
+                                        f"<extra>{name}</extra>"})
     shapes = _marks(window, None)
     if cursor is not None:
         shapes.append(_cursor_line("x", "y", cursor))
-    layout = {"height": height, "margin": {"l": 55, "r": 10, "t": 30, "b": 40},
+    layout = {"height": height, "margin": {"l": 55, "r": 10, "t": 30, "b": 40}, **PAPER,
               "legend": {"orientation": "h", "y": 1.18, "x": 0},
-              "xaxis": {"title": {"text": TIME_TITLE}}, "yaxis": {"title": {"text": NLL_TITLE}},
+              "xaxis": {"title": {"text": text.get(lang, "figures.time_axis")}},
+              "yaxis": {"title": {"text": text.get(lang, "figures.nll_axis")}},
               "shapes": shapes, "uirevision": "overview"}
     return go.Figure({"data": traces, "layout": layout})
 
@@ -85,10 +92,10 @@ def _cursor_line(xaxis: str, yaxis: str, step: int) -> dict:
 
 def add_cursor(fig: go.Figure, step: int) -> go.Figure:
     """Draw a vertical line at ``step`` on every panel whose x axis is the step axis (traces
-    whose hover starts with ``step %{x}``, the convention of GateLab's builders)."""
+    whose ``meta`` says so, ``STEP_AXIS``: the convention of GateLab's builders)."""
     axes = []
     for t in fig.data:
-        if str(getattr(t, "hovertemplate", "") or "").startswith("step %{x}"):
+        if getattr(t, "meta", None) == STEP_AXIS:
             pair = (t.xaxis or "x", t.yaxis or "y")
             if pair not in axes:
                 axes.append(pair)
@@ -96,8 +103,11 @@ def add_cursor(fig: go.Figure, step: int) -> go.Figure:
     return fig
 
 
-def cursor_figure(values: dict, step: int, units: dict, height: int = 260) -> go.Figure:
-    """Bars: every gate and state of one unit per model at one step.
+def cursor_figure(values: dict, step: int, units: dict, height: int = 260,
+                  lang: str = "en") -> go.Figure:
+    """Bars: every gate and state of one unit per model at one step, each bar coloured by its
+    value on its quantity's scale (gates: the gate scale; h, h̃, c̃: the state scale; c: the
+    cell scale over the c values shown), the colours of the heatmaps.
 
     Parameters
     ----------
@@ -107,21 +117,28 @@ def cursor_figure(values: dict, step: int, units: dict, height: int = 260) -> go
         The step shown (it has read frames 0..step-1).
     units : dict of str to int
         arch -> the unit shown.
+    lang : str
+        Language of the titles ("en", "ko").
     """
-    archs = list(values)
+    archs, w = list(values), hover(lang)
     grid = Grid(1, max(len(archs), 1), h_gap=0.06)
+    cell_top = cell_range([float(v["c"]) for v in values.values() if "c" in v])
     traces = []
     for col, arch in enumerate(archs, start=1):
         names = list(values[arch])
         ys = [float(values[arch][n]) for n in names]
-        colors = ["#1f77b4" if PANELS[n][1] == "gate" else "#9467bd" for n in names]
+        colors = [scale_color(scale_for(PANELS[n][1], cell_top), y) for n, y in zip(names, ys)]
         traces.append({"type": "bar", "x": [symbol(n) for n in names], "y": ys,
                        "text": [f"{y:.3f}" for y in ys], "textposition": "outside",
-                       "marker": {"color": colors}, "name": model_name(arch), **grid.ref(1, col),
-                       "customdata": [PANELS[n][0] for n in names],
-                       "hovertemplate": "%{customdata}<br>value %{y:.4f}<extra></extra>"})
-        grid.title(1, col, f"{model_name(arch)}, unit {units[arch]}, step {step}")
+                       "marker": {"color": colors, "line": {"width": 1, "color": "#444444"}},
+                       "name": model_name(arch, lang), **grid.ref(1, col),
+                       "customdata": [panel_title(n, lang) for n in names],
+                       "hovertemplate": f"%{{customdata}}<br>{w['value']} %{{y:.4f}}<extra></extra>"})
+        grid.title(1, col, text.get(lang, "figures.piece.cursor_title", model=model_name(arch, lang),
+                                    unit=units[arch], step=step))
         top = max([1.0] + [abs(y) for y in ys]) * 1.25
-        grid.y(1, col, range=[-top, top], title={"text": "value" if col == 1 else ""})
-    layout = grid.layout(height=height, showlegend=False, margin={"l": 50, "r": 10, "t": 30, "b": 40})
+        grid.y(1, col, range=[-top, top],
+               title={"text": text.get(lang, "figures.value") if col == 1 else ""})
+    layout = grid.layout(height=height, showlegend=False, **PAPER,
+                         margin={"l": 50, "r": 10, "t": 30, "b": 40})
     return go.Figure({"data": traces, "layout": layout})

@@ -6,7 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app.figures.common import MODEL_COLORS, PANELS, compact, model_name
+from app import text
+from app.figures.common import MODEL_COLORS, PANELS, PAPER, compact, model_name
 
 
 def panels(points: dict) -> list[tuple[str, str]]:
@@ -26,7 +27,7 @@ def _trail(history: list[dict], arch: str, gate: str) -> tuple[np.ndarray, np.nd
 
 
 def saturation_figure(points: dict, history: list[dict] | None = None, low: float = 0.1,
-                      high: float = 0.9, height: int = 340) -> go.Figure:
+                      high: float = 0.9, height: int = 340, lang: str = "en") -> go.Figure:
     """The saturation scatter.
 
     Parameters
@@ -36,32 +37,40 @@ def saturation_figure(points: dict, history: list[dict] | None = None, low: floa
         and > ``high`` (``core.teaching.trace_saturation``). Models without gates are skipped.
     history : list of dict, optional
         Earlier ``points`` (oldest first): each unit's path, drawn as a faint line.
+    lang : str
+        Language of the titles ("en", "ko").
     """
+    words = text.table(lang, "figures.saturation")
     points = {a: g for a, g in points.items() if g}
     cells = panels(points)
     if not cells:
-        return go.Figure(layout={"height": 120, "title": {"text": "No gates to show (tanh RNN only)"}})
-    titles = [f"{model_name(a)} {PANELS[g][0].split(':')[0]}" for a, g in cells]
+        return go.Figure(layout={"height": 120, **PAPER, "title": {"text": words["no_gates"]}})
+    titles = [f"{model_name(a, lang)} {PANELS[g][0]}" for a, g in cells]
     fig = make_subplots(rows=1, cols=len(cells), subplot_titles=titles, horizontal_spacing=0.03,
                         shared_yaxes=True)
     for col, (arch, gate) in enumerate(cells, start=1):
         left, right = points[arch][gate]
-        color, name = MODEL_COLORS.get(arch), f"{model_name(arch)} {gate}"
+        color, name = MODEL_COLORS.get(arch), f"{model_name(arch, lang)} {PANELS[gate][0]}"
         fig.add_trace(go.Scatter(x=[0, 1], y=[1, 0], mode="lines", showlegend=False, hoverinfo="skip",
                                  line={"color": "#bbbbbb", "dash": "dot", "width": 1}), 1, col)
         tx, ty = _trail(history or [], arch, gate)
         if tx.size:
-            fig.add_trace(go.Scatter(x=compact(tx), y=compact(ty), mode="lines", name=f"{name} path",
+            fig.add_trace(go.Scatter(x=compact(tx), y=compact(ty), mode="lines",
+                                     name=words["path"].format(name=name),
                                      showlegend=False, hoverinfo="skip", opacity=0.35,
                                      line={"color": color, "width": 1}), 1, col)
         units = np.arange(len(left))
+        hover = (f"{name}, {words['unit']} %{{customdata}}"
+                 f"<br>< {low:g}: {words['of_steps'].format(share='%{x:.0%}')}"
+                 f"<br>> {high:g}: {words['of_steps'].format(share='%{y:.0%}')}")
         fig.add_trace(go.Scatter(
             x=compact(left), y=compact(right), mode="markers", name=name, customdata=units,
             marker={"color": color, "size": 8, "opacity": 0.8, "line": {"width": 0.5, "color": "white"}},
-            hovertemplate=(f"{name}, unit %{{customdata}}<br>< {low:g}: %{{x:.0%}} of steps"
-                           f"<br>> {high:g}: %{{y:.0%}} of steps<extra></extra>")), 1, col)
-        fig.update_xaxes(range=[-0.03, 1.03], title_text=f"share < {low:g}", row=1, col=col)
-    fig.update_yaxes(range=[-0.03, 1.03], title_text=f"share of steps > {high:g}", row=1, col=1)
+            hovertemplate=hover + "<extra></extra>"), 1, col)
+        fig.update_xaxes(range=[-0.03, 1.03], title_text=words["x_axis"].format(low=f"{low:g}"),
+                         row=1, col=col)
+    fig.update_yaxes(range=[-0.03, 1.03], title_text=words["y_axis"].format(high=f"{high:g}"),
+                     row=1, col=1)
     fig.update_layout(height=height, showlegend=False, margin={"l": 60, "r": 10, "t": 40, "b": 45},
-                      uirevision="saturation")
+                      uirevision="saturation", **PAPER)
     return fig
