@@ -40,7 +40,7 @@ def chorale(beats: int = 24) -> bytes:
 
 
 GOOD = chorale()
-BAD = {  # kind -> (file bytes, words the message must contain)
+BAD = {  # kind -> (file bytes, words the page's message must contain)
     "not_midi": (b"%PDF-1.4 not music at all", "not a MIDI file"),
     "truncated": (GOOD[: len(GOOD) - 20], "cut short"),
     "empty": (b"", "empty"),
@@ -48,8 +48,11 @@ BAD = {  # kind -> (file bytes, words the message must contain)
     "drums_only": (midi_bytes(drums=[(36, b, b + 0.5) for b in range(8)]), "only drums"),
     "out_of_range": (midi_bytes([(12, 0, 1), (115, 1, 2)]), "outside the piano range"),
     "too_large": (b"MThd" + bytes(5 * 2**20), "MB; the limit is"),
-    "too_long": (midi_bytes([(60, 0, 30_000)], beats=30_000), "steps long"),
+    "too_long": (midi_bytes([(60, 0, 30_000)], beats=30_000), "longer than 20000 time steps"),
 }
+DETAILS = {  # kind -> words of core's English detail, shown under the page's sentence
+    "truncated": "it ends inside track 2 of 3", "out_of_range": "All 2 notes",
+    "too_long": "The piece is 30000 steps long"}
 
 
 def open_page() -> AppTest:
@@ -115,7 +118,7 @@ def test_sampling_gives_midi_of_the_requested_length(good):
     at = good
     at.number_input(key="up_s_steps").set_value(20)
     at.number_input(key="up_s_seed").set_value(7)
-    at.button(key="FormSubmitter:up_sample_form-Sample").click().run()
+    at.button(key="up_sample_go").click().run()
     assert not at.exception
     got = at.session_state["up_samples"]
     assert got["steps"] == 20 and got["prime_end"] == 24
@@ -134,6 +137,8 @@ def test_each_bad_upload_is_a_clear_message_and_the_page_keeps_working():
         upload(at, f"{kind}.mid", data)
         assert len(at.error) == 1 and words in at.error[0].value, (kind, [e.value for e in at.error])
         assert f"{kind}.mid" in at.error[0].value
+        details = [c.value for c in at.caption if "What the MIDI reader found" in c.value]
+        assert (DETAILS[kind] in details[0]) if kind in DETAILS else not details, (kind, details)
         assert not any("Piano roll" in c.proto.spec for c in at.get("plotly_chart"))
     upload(at, "long.mid", chorale(300))  # then a long piece: a window of it, an overview of all
     assert not at.error
@@ -151,7 +156,7 @@ def test_the_labs_models_apply_and_without_them_the_page_says_what_to_do():
     from core.data import load_dataset
     from core.lab import Lab, LabSettings
     at = open_page()
-    at.radio(key="up_source").set_value("Trained in this session (Lab page)").run()
+    at.radio(key="up_source").set_value("lab").run()
     assert "open the **Lab** page" in at.info[0].value and not at.exception
     lab = Lab(LabSettings(eval_every=100), load_dataset("chorales", n_train=8, n_valid=2, n_test=2))
     lab.step()
