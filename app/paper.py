@@ -24,19 +24,24 @@ def committed_config(protocol: str) -> ReproduceConfig:
 
 
 def table_rows(config: ReproduceConfig) -> list[dict]:
-    """Table 2 rows: ours (best candidate by validation NLL) beside the paper's numbers."""
+    """Table 2 rows: ours (best candidate by validation NLL) beside the paper's numbers.
+
+    Columns are named by key (``paper_test``, ``ours_test``, ...): the page shows each under
+    its translated header (``paper.columns.<key>``). Datasets not run yet have the paper's
+    columns only.
+    """
     best = best_runs(load_runs(config))
     rows = []
     for dataset in config.datasets:
         for arch in config.archs:
             run, paper = best.get((dataset, arch)), PAPER_TABLE.get(dataset, {}).get(arch)
             row = {"dataset": dataset, "unit": UNIT_NAMES[arch],
-                   "paper train": paper[0] if paper else None, "paper test": paper[1] if paper else None}
+                   "paper_train": paper[0] if paper else None, "paper_test": paper[1] if paper else None}
             if run:
-                row |= {"parameters": run["n_params"], "learning rate": run["settings"]["lr"],
-                        "epochs": run["epochs"], "ours train": round(run["train_nll"], 3),
-                        "ours test": round(run["test_nll"], 3),
-                        "test: ours - paper": round(run["test_nll"] - paper[1], 3) if paper else None}
+                row |= {"params": run["n_params"], "lr": run["settings"]["lr"],
+                        "epochs": run["epochs"], "ours_train": round(run["train_nll"], 3),
+                        "ours_test": round(run["test_nll"], 3),
+                        "diff": round(run["test_nll"] - paper[1], 3) if paper else None}
             rows.append(row)
     return rows
 

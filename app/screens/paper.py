@@ -1,18 +1,34 @@
-"""The Paper page: Table 2 and Figure 2 of Chung et al. 2014, reproduced by GateLab's core."""
+"""The Paper page: Table 2 and Figure 2 of Chung et al. 2014, reproduced by GateLab's core.
+
+Projector mode keeps the table and the curves; the long text and the rerun section stay out."""
 import streamlit as st
 
 from app import display, paper
+from app.display import projector
 from app.figures.loss import loss_figure
+from app.i18n import lang, t, table
 from core.data import available_datasets
+from core.reproduce import PROTOCOLS
 
-st.title("The paper: Table 2 and Figure 2")
-st.markdown(
-    "Chung, Gulcehre, Cho & Bengio (2014) trained a tanh RNN, a GRU and an LSTM of about 20k "
-    "parameters to predict the next frame of piano rolls. Below: their Table 2 beside GateLab's "
-    "reproduction (`python -m core reproduce`), and the learning curves of the selected models. "
-    "Numbers are **NLL per time step in nats** (lower is better), on the best-validation weights "
-    "of the best of 10 learning rates. How they were made and where they differ from the paper: "
-    "`docs/reproduce.md`.")
+X_AXES = ("updates", "seconds")  # paper.curves.<name>
+
+
+def dataset_title(name: str) -> str:
+    return table("paper.datasets").get(name, name)
+
+
+def show_table(rows: list[dict]) -> None:
+    """Table 2 with translated headers; datasets by their titles."""
+    headers = table("paper.columns")
+    shown = [{**r, "dataset": dataset_title(r["dataset"])} for r in rows]
+    config = {k: st.column_config.Column(v) for k, v in headers.items()}
+    config["lr"] = st.column_config.NumberColumn(headers["lr"], format="%.2e")
+    st.dataframe(shown, hide_index=True, use_container_width=True, column_config=config)
+
+
+st.title(t("paper.title"))
+if not projector():
+    st.markdown(t("paper.intro"))
 
 @st.cache_data(show_spinner=False)
 def committed(protocol: str) -> tuple[list, dict]:
@@ -21,30 +37,28 @@ def committed(protocol: str) -> tuple[list, dict]:
     return paper.table_rows(config), paper.curves(config)
 
 
-protocol = st.radio("Protocol", ["paper", "modern"], horizontal=True, key="paper_protocol",
-                    help="paper: RMSProp, weight noise 0.075, the paper's unit counts. "
-                         "modern: Adam, no weight noise, a matched 20k-parameter budget.")
+protocol = st.radio(t("paper.protocol.label"), PROTOCOLS, horizontal=True, key="paper_protocol",
+                    format_func=lambda p: t(f"paper.protocol.{p}"), help=t("paper.protocol.help"))
 rows, curves = committed(protocol)
-st.dataframe(rows, hide_index=True, use_container_width=True,
-             column_config={"learning rate": st.column_config.NumberColumn(format="%.2e")})
-missing = sorted({r["dataset"] for r in rows if "ours test" not in r})
+show_table(rows)
+missing = sorted({r["dataset"] for r in rows if "ours_test" not in r})
 if missing:
-    st.info("Not run yet: " + ", ".join(missing) + ". Their rows show the paper's numbers only.")
+    st.info(t("paper.not_run", datasets=", ".join(dataset_title(d) for d in missing)))
 csv_path = paper.RESULTS / protocol / "results.csv"
-if csv_path.exists():
-    st.download_button("Download every run (CSV)", csv_path.read_bytes(),
+if csv_path.exists() and not projector():
+    st.download_button(t("paper.download"), csv_path.read_bytes(),
                        file_name=f"gatelab-reproduce-{protocol}.csv", mime="text/csv")
 
-st.subheader("Figure 2: learning curves")
+st.subheader(t("paper.curves.heading"))
 if curves:
     left, right = st.columns([2, 1])
-    dataset = left.selectbox("Dataset", sorted(curves), key="paper_dataset")
-    x = right.radio("x axis", ["updates", "seconds"], horizontal=True, key="paper_x",
-                    help="The paper plots both: progress per update, and per second of training.")
-    display.chart(loss_figure(curves[dataset], x=x), key="paper_curves")
-    st.caption("Train NLL is the mean batch loss over each epoch at the training weights (with "
-               "weight noise in the paper protocol), so it can lie above validation. "
-               "Download a figure as PNG with the camera icon of its toolbar.")
+    dataset = left.selectbox(t("paper.curves.dataset"), sorted(curves), key="paper_dataset",
+                             format_func=dataset_title)
+    x = right.radio(t("paper.curves.x"), X_AXES, horizontal=True, key="paper_x",
+                    format_func=lambda v: t(f"paper.curves.{v}"), help=t("paper.curves.x_help"))
+    display.chart(loss_figure(curves[dataset], x=x, lang=lang()), key="paper_curves")
+    if not projector():
+        st.caption(t("paper.curves.caption"))
 
 
 @st.fragment(run_every=1.0)
@@ -53,36 +67,43 @@ def rerun_progress():
     if rerun is None:
         return
     if rerun.running:
-        st.info(f"Running… {len(rerun.lines)} lines of progress")
-        if st.button("Stop the rerun", key="paper_stop"):
+        st.info(t("paper.rerun.running", lines=len(rerun.lines)))
+        if st.button(t("paper.rerun.stop"), key="paper_stop"):
             rerun.stop()
-    elif rerun.failed:
-        st.error("The rerun stopped before finishing: " + (rerun.lines[-1] if rerun.lines else "no output"))
+    elif rerun.failed:  # the child's last line (English, from core) says why
+        st.error(t("paper.rerun.failed",
+                   detail=rerun.lines[-1] if rerun.lines else t("paper.rerun.no_output")))
     else:
-        st.success("Finished.")
-        st.dataframe(paper.table_rows(rerun.config), hide_index=True, use_container_width=True)
+        st.success(t("paper.rerun.finished"))
+        show_table(paper.table_rows(rerun.config))
         small = paper.curves(rerun.config)
         for name, by_arch in small.items():
-            display.chart(loss_figure(by_arch), key=f"rerun-{name}")
-    st.code("\n".join(rerun.lines[-12:]) or "starting…", language=None)
+            display.chart(loss_figure(by_arch, lang=lang()), key=f"rerun-{name}")
+    st.code("\n".join(rerun.lines[-12:]) or t("paper.rerun.starting"), language=None)
 
 
-st.subheader("Rerun a small version yourself")
-st.markdown("The same protocol, scaled down so it finishes in a minute or two: one dataset, "
-            f"at most {paper.MAX_CANDIDATES} learning rates and {paper.MAX_EPOCHS} epochs. It runs "
-            "in a separate process; the page stays usable.")
-with st.form("paper_rerun_form"):
-    names = [n for n in available_datasets() if n != "long-memory"]
-    c1, c2, c3, c4 = st.columns(4)
-    dataset = c1.selectbox("Dataset", names, index=names.index("chorales") if "chorales" in names else 0)
-    candidates = c2.number_input("Learning rates K", 1, paper.MAX_CANDIDATES, 2)
-    epochs = c3.number_input("Epochs at most", 1, paper.MAX_EPOCHS, 5)
-    seed = c4.number_input("Seed", 0, 10_000, 0)
-    start = st.form_submit_button("Start", type="primary")
-if start:
-    running = st.session_state.get("paper_rerun")
-    if running is not None and running.running:
-        st.warning("A rerun is already going; stop it first.")
-    else:
-        st.session_state.paper_rerun = paper.start_rerun(dataset, protocol, candidates, epochs, seed)
-rerun_progress()
+def rerun_section() -> None:
+    st.subheader(t("paper.rerun.heading"))
+    st.markdown(t("paper.rerun.intro", candidates=paper.MAX_CANDIDATES, epochs=paper.MAX_EPOCHS))
+    with st.form("paper_rerun_form"):
+        names = [n for n in available_datasets() if n != "long-memory"]
+        c1, c2, c3, c4 = st.columns(4)
+        dataset = c1.selectbox(t("paper.rerun.dataset"), names, format_func=dataset_title,
+                               index=names.index("chorales") if "chorales" in names else 0,
+                               key="paper_rerun_dataset")
+        candidates = c2.number_input(t("paper.rerun.candidates"), 1, paper.MAX_CANDIDATES, 2,
+                                     key="paper_rerun_k")
+        epochs = c3.number_input(t("paper.rerun.epochs"), 1, paper.MAX_EPOCHS, 5, key="paper_rerun_epochs")
+        seed = c4.number_input(t("paper.rerun.seed"), 0, 10_000, 0, key="paper_rerun_seed")
+        start = st.form_submit_button(t("paper.rerun.start"), type="primary", key="paper_rerun_go")
+    if start:
+        running = st.session_state.get("paper_rerun")
+        if running is not None and running.running:
+            st.warning(t("paper.rerun.busy"))
+        else:
+            st.session_state.paper_rerun = paper.start_rerun(dataset, protocol, candidates, epochs, seed)
+    rerun_progress()
+
+
+if not projector():
+    rerun_section()
