@@ -11,18 +11,23 @@ Teacher-mode URL parameters (any page of these tools):
   ``&piece=3&K=40``, else its default.
 - ``tool=memory`` (Gate tools page) shows one tool instead of the four tabs.
 
+Projector mode (``app.display.projector``) hides the controls a page marks not ``essential``
+the same way: they take their URL value, else their default.
+
 Example: ``/tools?teacher=1&tool=interventions&source=lab&arch=lstm&gate=f&value=1``.
 """
 import streamlit as st
 
 from app import session
 from app import upload as up
+from app.display import projector
 from app.figures.common import model_name
+from app.i18n import t
 from core.checkpoint import CheckpointError
 from core.data import TITLES, DataError, available_datasets, load_dataset
 from core.lab import validation_pieces
 
-SOURCES = {"shipped": "Pretrained (shipped with GateLab)", "lab": "Trained in this session (Lab page)"}
+SOURCES = ("shipped", "lab")  # where models come from; their names are tools.models.sources.*
 LONG_MEMORY = "long-memory"
 LAB_WEIGHTS = "tools_lab_weights"  # session key: the Lab's weights as last taken
 
@@ -56,10 +61,11 @@ def url_value(name: str, default):
         return default
 
 
-def control(name: str, widget, default, *args, options=None, **kwargs):
-    """``widget(*args, **kwargs)`` unless the URL hides ``name``; then its URL value or default.
-    ``options`` (for choice widgets) both passes to the widget and checks a URL value."""
-    if is_hidden(name):
+def control(name: str, widget, default, *args, options=None, essential: bool = True, **kwargs):
+    """``widget(*args, **kwargs)`` unless the URL hides ``name`` (or projector mode hides it, for
+    a control that is not ``essential``); then its URL value or default. ``options`` (for
+    choice widgets) both passes to the widget and checks a URL value."""
+    if is_hidden(name) or (not essential and projector()):
         value = url_value(name, default)
         return value if options is None or value in options else default
     if options is not None:
@@ -75,8 +81,7 @@ def lab_weights(key: str) -> dict | None:
     """This session's Lab weights: taken once, and again when the user asks (``key`` button)."""
     fresh = False
     if not is_hidden("take"):
-        fresh = st.button("Take the Lab's current weights", key=key,
-                          help="The models keep training on the Lab page; this takes a copy now.")
+        fresh = st.button(t("tools.models.take"), key=key, help=t("tools.models.take_help"))
     if fresh or LAB_WEIGHTS not in st.session_state:
         weights = session.trained_weights()
         if weights:
@@ -86,17 +91,17 @@ def lab_weights(key: str) -> dict | None:
 
 def choose_models(prefix: str) -> tuple[dict, tuple, str, str]:
     """Pick the models -> (arch -> model, a key naming them, their dataset name, a label)."""
-    source = control("source", st.radio, "shipped", "Models", options=list(SOURCES),
-                     format_func=SOURCES.get, horizontal=True, key=f"{prefix}_source")
+    source = control("source", st.radio, "shipped", t("tools.models.label"), options=list(SOURCES),
+                     format_func=lambda s: t(f"tools.models.sources.{s}"), horizontal=True,
+                     key=f"{prefix}_source")
     if source == "lab":
         weights = lab_weights(f"{prefix}_take")
         if not weights:
-            st.info("No models have been trained in this session yet: open the **Lab** page, "
-                    "press Play for a while, then come back (or use the pretrained models).")
+            st.info(t("tools.models.none_trained"))
             st.stop()
         first = next(iter(weights.values()))
-        label = "the Lab's models after " + ", ".join(
-            f"{model_name(a)} {w['updates']} updates" for a, w in weights.items())
+        label = t("tools.models.lab", updates=", ".join(
+            t("tools.models.lab_updates", model=model_name(a), n=w["updates"]) for a, w in weights.items()))
         updates = tuple(w["updates"] for w in weights.values())
         return up.lab_models(weights), ("lab", *updates), first["settings"]["dataset"], label
     try:
@@ -104,23 +109,41 @@ def choose_models(prefix: str) -> tuple[dict, tuple, str, str]:
         ready = set(available_datasets())
         # Sets whose pieces load here come first, so an offline classroom opens on one that works.
         names = sorted(sets, key=lambda k: k[0] not in ready)
-        choice = control("set", st.selectbox, names[0], "Pretrained set", options=names,
-                         format_func=lambda k: f"{TITLES.get(k[0], k[0])}, {k[1]} equations",
+        choice = control("set", st.selectbox, names[0], t("tools.models.set"), options=names,
+                         format_func=lambda k: t("tools.models.set_option", dataset=dataset_title(k[0]),
+                                                 variant=variant_name(k[1])),
                          key=f"{prefix}_set")
         models = up.shipped_models(sets[choice]["names"])
     except CheckpointError as e:
-        st.error(f"The pretrained models cannot be used here: {e}. Train models on the Lab page "
-                 "and choose “Trained in this session”.")
+        st.error(t("tools.models.unusable", error=e))
         st.stop()
-    return models, ("shipped", *choice), choice[0], f"the pretrained models ({choice[0]}, {choice[1]})"
+    label = t("tools.models.shipped", dataset=dataset_title(choice[0]), variant=variant_name(choice[1]))
+    return models, ("shipped", *choice), choice[0], label
 
 
 # -- pieces --------------------------------------------------------------------------------------
 
-@st.cache_resource(show_spinner="Loading the dataset…")
+def dataset_title(name: str) -> str:
+    """A dataset's name in the page's language (its own name where the text has none)."""
+    key = f"tools.datasets.{name}"
+    title = t(key)
+    return TITLES.get(name, name) if title == key else title
+
+
+def variant_name(variant: str) -> str:
+    """"paper" / "torch" in the page's language."""
+    return t(f"tools.variants.{variant}")
+
+
+@st.cache_resource(show_spinner=False)
+def _load(name: str):
+    return load_dataset(name)
+
+
 def cached_dataset(name: str):
     """A dataset by name (immutable, shared between sessions)."""
-    return load_dataset(name)
+    with st.spinner(t("tools.pieces.loading")):   # the spinner speaks the page's language
+        return _load(name)
 
 
 def piece_sources(dataset: str) -> list[str]:
@@ -132,16 +155,16 @@ def choose_piece(dataset: str, prefix: str) -> tuple[str, int, object]:
     cols = st.columns(2)
     sources = piece_sources(dataset)
     with cols[0]:
-        name = control("data", st.selectbox, sources[0], "Pieces from", options=sources,
-                       format_func=lambda n: TITLES.get(n, n) + (" (lag 30)" if n == LONG_MEMORY else ""),
-                       key=f"{prefix}_data")
+        name = control("data", st.selectbox, sources[0], t("tools.pieces.source"), options=sources,
+                       format_func=lambda n: t("tools.pieces.lag", name=dataset_title(n))
+                       if n == LONG_MEMORY else dataset_title(n), key=f"{prefix}_data")
     try:
         pieces = cached_dataset(name).splits["valid"]
     except DataError as e:
         st.error(str(e))
         st.stop()
     with cols[1]:
-        index = control("piece", st.number_input, 0, "Validation piece", 0, len(pieces) - 1, 0,
+        index = control("piece", st.number_input, 0, t("tools.pieces.piece"), 0, len(pieces) - 1, 0,
                         key=f"{prefix}_piece_{name}")
     index = min(max(int(index), 0), len(pieces) - 1)
     return name, index, pieces[index]
