@@ -1,4 +1,5 @@
 """The Paper page: the committed Table 2 and Figure 2 render; a small rerun runs to the end."""
+import json
 import time
 from pathlib import Path
 
@@ -9,8 +10,10 @@ from app import paper
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 
 
-def page():
+def page(**params):
     at = AppTest.from_file(APP, default_timeout=90)
+    for name, value in params.items():
+        at.query_params[name] = value
     at.switch_page("screens/paper.py").run()
     return at
 
@@ -26,6 +29,29 @@ def test_table_and_curves_render_from_the_committed_results():
     assert charts, "Figure 2 is drawn"
     at.radio(key="paper_protocol").set_value("modern").run()
     assert not at.exception and at.dataframe[0].value["params"].dropna().max() < 21_000
+
+
+def test_in_korean_the_headers_titles_and_controls_are_korean():
+    at = page(lang="ko")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "논문: 표 2와 그림 2"
+    headers = json.loads(at.dataframe[0].proto.columns)
+    assert headers["ours_test"]["label"] == "재현: 테스트" and headers["lr"]["label"] == "학습률"
+    assert "JSB Chorales" in set(at.dataframe[0].value["dataset"])
+    assert any(i.value.startswith("아직 실행하지 않음") for i in at.info)
+    assert at.radio(key="paper_protocol").options == ["논문", "현대식"]
+    assert at.radio(key="paper_x").options == ["업데이트", "초"]
+    assert at.button(key="paper_rerun_go").label == "시작"
+    assert [s.value for s in at.subheader] == ["그림 2: 학습 곡선", "작은 규모로 직접 다시 실행하기"]
+
+
+def test_projector_mode_keeps_the_table_and_curves_only():
+    at = page(projector="1")
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.dataframe) == 1 and at.get("plotly_chart")
+    assert not at.markdown and not at.caption and not at.get("download_button")
+    assert [s.value for s in at.subheader] == ["Figure 2: learning curves"]
+    assert not any(b.key == "paper_rerun_go" for b in at.button)
 
 
 def test_table_rows_put_the_paper_beside_ours():

@@ -55,8 +55,11 @@ DETAILS = {  # kind -> words of core's English detail, shown under the page's se
     "too_long": "The piece is 30000 steps long"}
 
 
-def open_page() -> AppTest:
+def open_page(**params) -> AppTest:
+    """The page, with URL parameters (``lang="ko"``, ``projector="1"``)."""
     at = AppTest.from_file(APP, default_timeout=90)
+    for name, value in params.items():
+        at.query_params[name] = value
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -168,6 +171,36 @@ def test_the_labs_models_apply_and_without_them_the_page_says_what_to_do():
     z = decode(next(t for t in gates["data"] if t["name"] == "GRU z")["z"])
     want = trace(lab.trainers["gru"].model, midi_to_roll(GOOD, steps_per_beat=2).roll)["z"]
     np.testing.assert_allclose(z, want[:48].T, atol=1e-6)
+
+
+def test_in_korean_the_page_and_its_messages_are_korean():
+    at = open_page(lang="ko")
+    assert at.title[0].value == "나의 음악" and "표준 MIDI 파일" in at.info[0].value
+    assert at.radio(key="up_source").options == ["사전 학습된 모델 (GateLab 제공)",
+                                                 "이 세션에서 학습한 모델 (실험실 페이지)"]
+    assert at.selectbox(key="up_set").options[0].startswith("JSB Chorales, PyTorch 수식 (tanh RNN 유닛 100개")
+    upload(at, "broken.mid", BAD["truncated"][0])
+    assert at.error[0].value.startswith("**broken.mid** 파일은 쓸 수 없습니다: MIDI 파일이 중간에 잘려")
+    assert any("track 2 of 3" in c.value for c in at.caption)  # core's English detail, below
+    upload(at, "big.mid", BAD["too_large"][0])
+    assert "파일 크기가 5.2 MB입니다. 한도는 4.2 MB입니다." in at.error[0].value
+    upload(at, "chorale.mid", GOOD)
+    assert not at.error
+    assert any("**박자당 1단계** (4분음표): 24단계" in c.value for c in at.caption)
+    assert [tab.label for tab in at.tabs] == ["게이트", "셀 상태", "예측과 실제", "커서 위치"]
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert specs[0]["layout"]["title"]["text"] == "피아노 롤 (음높이 × 단계)"
+    assert at.button(key="up_sample_go").label == "샘플링"
+
+
+def test_projector_mode_keeps_the_roll_the_gates_and_the_overview():
+    at = upload(open_page(projector="1"), "chorale.mid", GOOD)
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(specs) == 3 and any(GATES <= names(s) for s in specs)
+    assert specs[0]["layout"]["title"]["text"] == "Piano roll (pitch × step)"
+    assert not at.caption and not at.tabs                     # no long captions, no other views
+    assert not at.get("audio") and not at.get("download_button")
+    assert "up_s_steps" not in {n.key for n in at.number_input}  # no sampling
 
 
 def test_trace_downloads_hold_every_step():

@@ -23,7 +23,7 @@ def show_table(rows: list[dict]) -> None:
     shown = [{**r, "dataset": dataset_title(r["dataset"])} for r in rows]
     config = {k: st.column_config.Column(v) for k, v in headers.items()}
     config["lr"] = st.column_config.NumberColumn(headers["lr"], format="%.2e")
-    st.dataframe(shown, hide_index=True, use_container_width=True, column_config=config)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
 
 
 st.title(t("paper.title"))
@@ -37,8 +37,12 @@ def committed(protocol: str) -> tuple[list, dict]:
     return paper.table_rows(config), paper.curves(config)
 
 
+# Option labels: dicts made in the page's language while it runs (a widget may format its
+# options again later, outside the run).
+titles = table("paper.datasets")
+protocols = {p: t(f"paper.protocol.{p}") for p in PROTOCOLS}
 protocol = st.radio(t("paper.protocol.label"), PROTOCOLS, horizontal=True, key="paper_protocol",
-                    format_func=lambda p: t(f"paper.protocol.{p}"), help=t("paper.protocol.help"))
+                    format_func=protocols.get, help=t("paper.protocol.help"))
 rows, curves = committed(protocol)
 show_table(rows)
 missing = sorted({r["dataset"] for r in rows if "ours_test" not in r})
@@ -53,9 +57,10 @@ st.subheader(t("paper.curves.heading"))
 if curves:
     left, right = st.columns([2, 1])
     dataset = left.selectbox(t("paper.curves.dataset"), sorted(curves), key="paper_dataset",
-                             format_func=dataset_title)
+                             format_func=lambda d: titles.get(d, d))
+    axes = {v: t(f"paper.curves.{v}") for v in X_AXES}
     x = right.radio(t("paper.curves.x"), X_AXES, horizontal=True, key="paper_x",
-                    format_func=lambda v: t(f"paper.curves.{v}"), help=t("paper.curves.x_help"))
+                    format_func=axes.get, help=t("paper.curves.x_help"))
     display.chart(loss_figure(curves[dataset], x=x, lang=lang()), key="paper_curves")
     if not projector():
         st.caption(t("paper.curves.caption"))
@@ -88,7 +93,7 @@ def rerun_section() -> None:
     with st.form("paper_rerun_form"):
         names = [n for n in available_datasets() if n != "long-memory"]
         c1, c2, c3, c4 = st.columns(4)
-        dataset = c1.selectbox(t("paper.rerun.dataset"), names, format_func=dataset_title,
+        dataset = c1.selectbox(t("paper.rerun.dataset"), names, format_func=lambda d: titles.get(d, d),
                                index=names.index("chorales") if "chorales" in names else 0,
                                key="paper_rerun_dataset")
         candidates = c2.number_input(t("paper.rerun.candidates"), 1, paper.MAX_CANDIDATES, 2,

@@ -44,17 +44,21 @@ def set_label(key: tuple[str, str], chosen: dict) -> str:
 
 
 def choose_models() -> tuple[dict, tuple, float, str]:
-    """The models to apply -> (arch -> model, a key naming them, their steps per beat, label)."""
+    """The models to apply -> (arch -> model, a key naming them, their steps per beat, label).
+
+    Option labels are dicts made in the page's language while it runs (``format_func=
+    labels.get``): a widget formats its options again later, outside the run."""
+    sources = {s: t(f"upload.source.{s}") for s in SOURCES}
     source = st.radio(t("upload.source.label"), SOURCES, horizontal=True, key="up_source",
-                      format_func=lambda s: t(f"upload.source.{s}"))
+                      format_func=sources.get)
     if source == "pretrained":
         try:
             sets = up.shipped_sets()
         except CheckpointError as e:
             st.error(t("upload.errors.no_pretrained", detail=str(e)))
             st.stop()
-        choice = st.selectbox(t("upload.source.set"), list(sets), key="up_set",
-                              format_func=lambda k: set_label(k, sets[k]))
+        labels = {k: set_label(k, s) for k, s in sets.items()}
+        choice = st.selectbox(t("upload.source.set"), list(sets), key="up_set", format_func=labels.get)
         chosen = sets[choice]
         try:
             models = up.shipped_models(chosen["names"])
@@ -215,7 +219,8 @@ def downloads(traces: dict, step_times: np.ndarray, stem: str) -> None:
     st.markdown(t("upload.downloads.heading"))
     cols = st.columns(len(traces))
     for col, (arch, tr) in zip(cols, traces.items()):
-        col.download_button(t("upload.downloads.npz", model=model_name(arch)), data=up.trace_npz(tr, step_times),
+        col.download_button(t("upload.downloads.npz", model=model_name(arch)),
+                            data=up.trace_npz(tr, step_times),
                             file_name=f"{stem}-{arch}.npz", mime="application/octet-stream",
                             on_click="ignore", key=f"up_npz_{arch}")
         col.download_button(t("upload.downloads.csv", model=model_name(arch)),
@@ -233,8 +238,9 @@ def sampling(models: dict, model_key: tuple, roll: np.ndarray, stop: int, spb: f
         temperature = float(cols[1].number_input(t("upload.sampling.temperature"), 0.05, 3.0, 1.0, 0.05,
                                                  key="up_s_temp"))
         seed = int(cols[2].number_input(t("upload.sampling.seed"), 0, 2**31 - 1, 0, key="up_s_seed"))
-        start_from = cols[3].radio(t("upload.sampling.start_from"), ["window", "silence"], key="up_s_from",
-                                   format_func=lambda v: t(f"upload.sampling.from_{v}"))
+        starts = {v: t(f"upload.sampling.from_{v}") for v in ("window", "silence")}
+        start_from = cols[3].radio(t("upload.sampling.start_from"), list(starts), key="up_s_from",
+                                   format_func=starts.get)
         go = st.form_submit_button(t("upload.sampling.go"), type="primary", key="up_sample_go")
     if go:
         prime = roll[:stop] if start_from != "silence" else None
@@ -272,10 +278,10 @@ models, model_key, default_spb, label = choose_models()
 if not projector():
     st.caption(t("upload.applying", label=label))
 options = sorted(set(NOTE_VALUES) | {default_spb})
+resolutions = {s: t("upload.resolution.trained" if s == default_spb else "upload.resolution.option",
+                    spb=f"{s:g}", note=note_value(s)) for s in options}
 spb = st.selectbox(t("upload.resolution.label"), options, index=options.index(default_spb),
-                   key=f"up_spb_{default_spb}",
-                   format_func=lambda s: t("upload.resolution.trained" if s == default_spb
-                                           else "upload.resolution.option", spb=f"{s:g}", note=note_value(s)))
+                   key=f"up_spb_{default_spb}", format_func=resolutions.get)
 uploaded = st.file_uploader(t("upload.file.label", mb=f"{MAX_BYTES / 1e6:.1f}"),
                             type=["mid", "midi"], key="up_file",
                             max_upload_size=max(1, -(-MAX_BYTES // 2**20)))
