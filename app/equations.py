@@ -4,15 +4,18 @@ because both variants have them; sigma is the logistic sigmoid, odot the element
 
 The GRU's z is written in the paper's convention for both variants (the share of the NEW
 candidate), as ``core.trace`` reports it; for PyTorch's GRU that is one minus its own gate.
+
+The LaTeX holds only maths; the words that explain it are text (``equations.*`` in
+``app/text/<lang>/equations.toml``), so they are shown in the page's language.
 """
+from app import text
 
 _TANH = [r"h_t = \tanh(W x_t + U h_{t-1} + b)"]
 
 _GRU = {
     "torch": [
         r"r_t = \sigma(W_r x_t + U_r h_{t-1} + b_r)",
-        r"z_t = 1 - \sigma(W_z x_t + U_z h_{t-1} + b_z)"
-        r"\quad\text{(PyTorch's gate is the share of the old state; } z_t \text{ is shown)}",
+        r"z_t = 1 - \sigma(W_z x_t + U_z h_{t-1} + b_z)",  # PyTorch's gate is 1 - z_t (the note)
         r"\tilde{h}_t = \tanh\big(W x_t + b_W + r_t \odot (U h_{t-1} + b_U)\big)",
         r"h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde{h}_t",
     ],
@@ -43,21 +46,11 @@ _LSTM = {
     ],
 }
 
+# The words for these lines are the caption ``equations.readout``.
 READOUT = [
-    r"x_t = v_{t-1}\ (\text{the frame before; } x_0 \text{ is silent}),\qquad "
-    r"p_t = \sigma(W_y h_t + b_y)\ \ (\text{88 keys})",
-    r"\mathrm{NLL}_t = -\sum_{k=1}^{88} \big[v_{t,k} \log p_{t,k} + (1 - v_{t,k}) \log(1 - p_{t,k})\big]"
-    r"\ \text{nats}",
+    r"x_t = v_{t-1},\quad x_0 = 0,\qquad p_t = \sigma(W_y h_t + b_y) \in [0, 1]^{88}",
+    r"\mathrm{NLL}_t = -\sum_{k=1}^{88} \big[v_{t,k} \log p_{t,k} + (1 - v_{t,k}) \log(1 - p_{t,k})\big]",
 ]
-
-NOTES = {
-    "tanh": "No gates: every step overwrites the whole state.",
-    "gru": {"torch": "PyTorch's GRU: the reset gate scales U h after the product (the form in "
-                     "the paper's footnote).",
-            "paper": "The paper's GRU: the reset gate scales h before the product."},
-    "lstm": {"torch": "PyTorch's LSTM: no peephole weights V.",
-             "paper": "The paper's LSTM (Graves 2013): diagonal peephole weights V from the cell."},
-}
 
 
 def equations(arch: str, variant: str) -> list[str]:
@@ -67,7 +60,8 @@ def equations(arch: str, variant: str) -> list[str]:
     return list({"gru": _GRU, "lstm": _LSTM}[arch][variant])
 
 
-def note(arch: str, variant: str) -> str:
-    """One sentence on what is special about this unit in this variant."""
-    entry = NOTES[arch]
-    return entry if isinstance(entry, str) else entry[variant]
+def note(arch: str, variant: str, lang: str = text.DEFAULT) -> str:
+    """One sentence on what is special about this unit in this variant, in ``lang``
+    (``equations.notes.<arch>.<variant>``; the tanh RNN has one note for both)."""
+    key = "equations.notes.tanh" if arch == "tanh" else f"equations.notes.{arch}.{variant}"
+    return text.get(lang, key)

@@ -1,7 +1,8 @@
 """How to read the Lab: a page for teachers."""
 import streamlit as st
 
-from app.guide import FULL_GUIDE
+from app.guide import full_guide
+from app.i18n import lang, t
 
-st.title("How to read GateLab")
-st.markdown(FULL_GUIDE)
+st.title(t("guide.title"))
+st.markdown(full_guide(lang()))
