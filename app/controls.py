@@ -1,14 +1,17 @@
 """The Lab's settings widgets: one ``LabSettings``, each field a widget and a URL parameter.
 
 The URL is read once per session (a shared link reproduces a setup) and rewritten on every
-run, so the address bar always describes what is training.
+run, so the address bar always describes what is training. Teacher mode (``?teacher=1`` or
+``?hide=settings``, see ``app/teaching.py``) hides the widgets: the URL's settings stay.
 """
 from dataclasses import asdict, fields
 
 import streamlit as st
 
+from app import teaching
 from app.figures.common import model_name
-from core.data import DataError, dataset_from_midi
+from app.i18n import table, t
+from core.data import BUILTIN_DATASETS, DataError, available_datasets, dataset_from_midi
 from core.lab import LabSettings, dataset_choices
 from core.midi import MidiError
 from core.models import ARCHS, VARIANTS
@@ -26,37 +29,62 @@ NUMBERS = {
     "seed": (0, 2**31 - 1, 1, None),
     "eval_every": (1, 10_000, 1, None),
 }
-LABELS = {
-    "budget": "Parameter budget (per model)", "lr": "Learning rate",
-    "clip": "Gradient clipping: max norm (0 = off)", "weight_noise": "Weight noise: std (paper: 0.075)",
-    "batch_size": "Batch size (sequences)", "truncate": "Chunk length in steps (0 = whole pieces)",
-    "seed": "Seed", "eval_every": "Validate every N updates",
-}
+HELP = ("budget", "lr", "eval_every")  # the fields with a help text (lab.help.<field>)
+CHOICES = {"archs": ARCHS, "variant": VARIANTS, "optimizer": OPTIMIZERS}
 UPLOAD = "midi"  # the data registry's name for the user's own MIDI files
-VARIANT_LABELS = {"torch": "torch (PyTorch's equations)", "paper": "paper (Chung et al. 2014)"}
 
 
-HELP = {"budget": "Each model gets the number of units whose parameter count is closest.",
-        "lr": "Too large and training diverges: the page says so and undoes the bad update.",
-        "eval_every": "Validation NLL is computed every N updates of every model."}
+def hidden() -> bool:
+    """True when the URL hides the Lab's settings (teacher mode)."""
+    return teaching.is_hidden("settings")
+
+
+def dataset_options() -> dict[str, str]:
+    """name -> label of every dataset the Lab offers (``core.lab.dataset_choices``), in the
+    page's language, marked as offline or as downloading on first use."""
+    local = set(available_datasets())
+
+    def label(name: str) -> str:
+        title = t(f"lab.datasets.{name}")
+        if name in BUILTIN_DATASETS:
+            return t("lab.datasets.offline", title=title)
+        return title if name in local or name == UPLOAD else t("lab.datasets.download", title=title)
+    return {name: label(name) for name in [*dataset_choices(), UPLOAD]}
+
+
+def _url_problems(params: dict) -> list[tuple[str, dict]]:
+    """(text key, values) for each URL setting that ``LabSettings.from_params`` ignores: kept
+    as keys, so a later switch of language rewords them."""
+    problems = []
+    for f in fields(LabSettings):
+        if f.name not in params or not LabSettings.from_params({f.name: params[f.name]})[1]:
+            continue
+        if f.name in CHOICES:
+            problems.append(("lab.url.choices", {"name": f.name, "value": params[f.name],
+                                                 "choices": ", ".join(CHOICES[f.name])}))
+        else:
+            problems.append(("lab.url.ignored", {"name": f.name, "value": params[f.name]}))
+    return problems
 
 
 def load_url_once() -> None:
     """Copy the URL's settings into the widgets at the start of a session."""
     if st.session_state.get("url_loaded"):
         return
-    settings, problems = LabSettings.from_params(st.query_params.to_dict())
-    if settings.dataset not in {**dataset_choices(), UPLOAD: ""}:
-        problems.append(f"URL parameter dataset={settings.dataset!r} is not a dataset here; "
-                        f"{LabSettings.dataset!r} is used.")
+    params = st.query_params.to_dict()
+    settings, _ = LabSettings.from_params(params)
+    problems = _url_problems(params)
+    if settings.dataset not in {*dataset_choices(), UPLOAD}:
+        problems.append(("lab.url.dataset", {"value": settings.dataset, "default": LabSettings.dataset}))
         settings.dataset = LabSettings.dataset
     for name, value in asdict(settings).items():
         if name in NUMBERS:
             low, high = NUMBERS[name][:2]
             if not low <= value <= high:
-                problems.append(f"URL parameter {name}={value:g} is outside {low:g} .. {high:g}; "
-                                f"{min(max(value, low), high):g} is used.")
-                value = min(max(value, low), high)
+                used = min(max(value, low), high)
+                limits = {"low": f"{low:g}", "high": f"{high:g}", "used": f"{used:g}"}
+                problems.append(("lab.url.clamped", {"name": name, "value": f"{value:g}", **limits}))
+                value = used
         st.session_state[PREFIX + name] = list(value) if name == "archs" else value
     st.session_state["url_problems"] = problems
     st.session_state["url_loaded"] = True
@@ -64,55 +92,64 @@ def load_url_once() -> None:
 
 def _widgets() -> dict:
     """Draw the widgets (in the sidebar) and return their values by field name."""
-    choices = {**dataset_choices(), UPLOAD: "Your MIDI files (upload)"}
-    k = PREFIX
-    st.selectbox("Dataset", list(choices), format_func=choices.get, key=k + "dataset")
-    st.multiselect("Architectures", ARCHS, format_func=model_name, key=k + "archs")
-    st.radio("Equations", VARIANTS, format_func=VARIANT_LABELS.get, key=k + "variant")
+    k, datasets = PREFIX, dataset_options()
+    st.selectbox(t("lab.settings.dataset"), list(datasets), format_func=datasets.get, key=k + "dataset")
+    st.multiselect(t("lab.settings.archs"), ARCHS, format_func=model_name, key=k + "archs")
+    st.radio(t("lab.settings.variant"), VARIANTS, format_func=table("lab.variants").get,
+             key=k + "variant")
     for name, (low, high, step, fmt) in NUMBERS.items():
-        st.number_input(LABELS[name], low, high, step=step, format=fmt, key=k + name,
-                        help=HELP.get(name))
+        st.number_input(t(f"lab.labels.{name}"), low, high, step=step, format=fmt, key=k + name,
+                        help=t(f"lab.help.{name}") if name in HELP else None)
         if name == "budget":
-            st.selectbox("Optimizer", OPTIMIZERS, key=k + "optimizer",
-                         format_func=lambda o: {"adam": "Adam", "rmsprop": "RMSProp (the paper's)"}[o])
-    return {f.name: st.session_state[k + f.name] for f in fields(LabSettings)}
+            st.selectbox(t("lab.settings.optimizer"), OPTIMIZERS, key=k + "optimizer",
+                         format_func=table("lab.optimizers").get)
+    return _values()
+
+
+def _values() -> dict:
+    """The settings' current values by field name (the widgets', or the URL's when hidden)."""
+    return {f.name: st.session_state[PREFIX + f.name] for f in fields(LabSettings)}
 
 
 def settings_sidebar() -> LabSettings:
-    """The current settings; invalid widget values keep the last good settings (and say so)."""
+    """The current settings; invalid widget values keep the last good settings (and say so).
+    In teacher mode the sidebar shows a note instead of the widgets."""
     load_url_once()
     with st.sidebar:
-        st.header("Settings")
-        st.caption("Any change starts the models afresh. The address bar holds these settings: "
-                   "share it to reproduce this setup.")
-        for problem in st.session_state.get("url_problems", []):
-            st.warning(problem)
-        values = _widgets()
+        if hidden():
+            st.caption(t("lab.settings.teacher_note"))
+        else:
+            st.header(t("lab.settings.header"))
+            st.caption(t("lab.settings.caption"))
+        for key, values in st.session_state.get("url_problems", []):
+            st.warning(t(key, **values))
+        values = _values() if hidden() else _widgets()
         try:
             settings = LabSettings(**{**values, "archs": tuple(values["archs"])})
             st.session_state["good_settings"] = settings
-        except ValueError as e:
-            st.error(f"{e}: the previous settings stay in use.")
+        except ValueError as e:  # the only one the widgets allow: no architecture chosen
+            st.error(t("lab.settings.invalid", error=e) if values["archs"] else
+                     t("lab.settings.no_archs"))
             settings = st.session_state.get("good_settings", LabSettings())
-        _model_sizes(settings)
+        if not hidden():
+            _model_sizes(settings)
     st.query_params.update(settings.to_params())
     return settings
 
 
 def _model_sizes(settings: LabSettings) -> None:
-    lines = [f"- **{model_name(s.arch)}**: {s.units} units, {s.n_params:,} parameters"
-             for s in settings.specs()]
-    st.markdown("Model sizes for this budget:\n" + "\n".join(lines))
+    lines = ["- " + t("lab.settings.size_line", model=model_name(s.arch), units=s.units,
+                      params=f"{s.n_params:,}") for s in settings.specs()]
+    st.markdown(t("lab.settings.sizes") + "\n" + "\n".join(lines))
 
 
 def uploaded_dataset():
     """(Dataset, key) from MIDI files uploaded in the sidebar, or (None, "") with the reason
     shown when there is nothing usable yet."""
     with st.sidebar:
-        files = st.file_uploader("MIDI files (.mid)", type=["mid", "midi"], accept_multiple_files=True)
+        files = st.file_uploader(t("lab.upload.files"), type=["mid", "midi"], accept_multiple_files=True)
         if not files:
-            st.info("Upload a few MIDI files to train on them; they are split into "
-                    "train / valid / test.")
+            st.info(t("lab.upload.prompt"))
             return None, ""
         try:
             dataset = dataset_from_midi([(f.name, f.getvalue()) for f in files])

@@ -2,6 +2,7 @@
 each browser session trains its own models) and the Play / Pause / Step / Reset commands."""
 import streamlit as st
 
+from app import i18n, text
 from app.worker import LabClient, WorkerGone
 
 CLIENT_KEY = "lab_client"
@@ -25,9 +26,7 @@ def ensure_worker(settings: dict, dataset=None, dataset_key: str = "") -> LabCli
     client = st.session_state.get(CLIENT_KEY)
     wanted = {**settings, "_dataset_key": dataset_key}
     if client is not None and not client.alive:
-        st.session_state["worker_note"] = (
-            "The training process had stopped (the page sent no message for a while, e.g. a "
-            "hidden tab); a fresh one started with the same settings.")
+        st.session_state["worker_note"] = i18n.t("lab.worker.restarted")
         client = None
     if client is None:
         client = LabClient(settings, dataset)
@@ -46,8 +45,8 @@ def command(action) -> dict | None:
         return None
     try:
         return action(client)
-    except WorkerGone as e:
-        st.session_state["worker_note"] = f"{e}; it restarts with the next refresh."
+    except WorkerGone:
+        st.session_state["worker_note"] = i18n.t("lab.worker.gone")
         return None
 
 
@@ -72,6 +71,12 @@ def snapshot(**request) -> dict | None:
     return command(lambda c: c.get(**request))
 
 
+def dataset_name() -> str | None:
+    """The registry name of the dataset the worker was last set up with."""
+    client = st.session_state.get(CLIENT_KEY)
+    return (client.settings or {}).get("dataset") if client is not None else None
+
+
 def has_settings() -> bool:
     client = st.session_state.get(CLIENT_KEY)
     return client is not None and client.wanted is not None
@@ -86,11 +91,12 @@ def csv_source():
     """A callable for ``st.download_button``: the full metrics history as CSV. Streamlit calls
     it on another thread when the button is pressed, so it holds the client, not the session."""
     client = st.session_state.get(CLIENT_KEY)
+    busy = text.get(i18n.lang(), "lab.downloads.csv_error")  # now: that thread has no page
 
     def make_csv() -> str:
         reply = client.get(csv=True, timeout=10) if client is not None else None
         if reply is None or "csv" not in reply:
-            return "error\nthe training process was busy or gone; try again\n"
+            return f"error\n{busy}\n"
         return reply["csv"]
     return make_csv
 

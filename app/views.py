@@ -5,6 +5,7 @@ Both fragments only ask the session's worker for a snapshot and draw it; the wor
 in its own process, so a refresh costs the server a message and a figure (tens of ms).
 """
 import os
+import re
 import sys
 import time
 
@@ -13,10 +14,24 @@ import streamlit as st
 from app import display, session
 from app.figures import gates_figure, loss_figure, panels_for, prediction_figure, states_figure
 from app.figures.common import model_name
+from app.i18n import lang, t, table
 
 FAST_S = 0.4   # buttons, metrics, loss chart; also the worker's heartbeat (it exits after 30 s)
 SLOW_S = 2.5   # gates / states / prediction, while training
 VIEWS = ("Gates", "Cell states", "Prediction")
+VIEW_TEXT = dict(zip(VIEWS, ("gates", "states", "prediction")))  # their names: lab.views.<name>
+LOSS_X = ("updates", "seconds")  # loss chart x axes (lab.loss.axes.<x>)
+# core's warnings (core.train.Trainer.step, core.lab.Lab.warnings), worded in English there:
+# text key -> the pattern of core's sentence. One that matches none is shown as it is.
+WARNINGS = {
+    "lab.warnings.diverged": re.compile(
+        r"(?P<model>.+?): training diverged \(loss (?P<loss>\S+), gradient norm (?P<norm>\S+)\) "
+        r"at update (?P<update>\d+); the last good weights were restored\. "
+        r"Try a smaller learning rate than (?P<lr>\S+)\."),
+    "lab.warnings.too_high": re.compile(
+        r"(?P<model>.+?): validation NLL (?P<last>\S+) is far above its start \((?P<first>\S+)\): "
+        r"the learning rate (?P<lr>\S+) is probably too large\."),
+}
 PROFILE = bool(os.environ.get("GATELAB_PROFILE"))  # fragment timings on stderr (benchmarks)
 
 
@@ -25,13 +40,14 @@ def transport(ready: bool, running: bool) -> None:
     that fragment and its effect shows at once."""
     cols = st.columns([1, 1, 1, 1, 4])
     # Never disabled: a button drawn from a stale status must still act (Pause always pauses).
-    cols[0].button("Play", icon=":material/play_arrow:", on_click=session.play,
+    cols[0].button(t("lab.transport.play"), icon=":material/play_arrow:", on_click=session.play,
                    type="secondary" if running else "primary", key="play")
-    cols[1].button("Pause", icon=":material/pause:", on_click=session.pause,
+    cols[1].button(t("lab.transport.pause"), icon=":material/pause:", on_click=session.pause,
                    type="primary" if running else "secondary", key="pause")
-    cols[2].button("Step", on_click=_redraw_after(session.step), disabled=not ready, key="step",
-                   help="Pause, then exactly one update of every model (on the same batch).")
-    cols[3].button("Reset", on_click=session.reset, key="reset", help="Fresh models, same settings.")
+    cols[2].button(t("lab.transport.step"), on_click=_redraw_after(session.step), disabled=not ready,
+                   key="step", help=t("lab.transport.step_help"))
+    cols[3].button(t("lab.transport.reset"), on_click=session.reset, key="reset",
+                   help=t("lab.transport.reset_help"))
     note = st.session_state.pop("worker_note", None)
     if note:
         cols[4].warning(note)
@@ -40,10 +56,10 @@ def transport(ready: bool, running: bool) -> None:
 def downloads() -> None:
     """The CSV download (outside the fast fragment: each drawing registers a file callback)."""
     left, right = st.columns([1, 4])
-    left.download_button("Metrics (CSV)", data=session.csv_source(), file_name="gatelab-metrics.csv",
-                         mime="text/csv", on_click="ignore", key="csv", icon=":material/download:",
-                         help="Every training batch loss and validation result of every model.")
-    right.caption("Every chart downloads as PNG from the camera icon of its toolbar (hover the chart).")
+    left.download_button(t("lab.downloads.csv"), data=session.csv_source(),
+                         file_name="gatelab-metrics.csv", mime="text/csv", on_click="ignore", key="csv",
+                         icon=":material/download:", help=t("lab.downloads.csv_help"))
+    right.caption(t("lab.downloads.png"))
 
 
 def _redraw_after(action):
@@ -98,51 +114,68 @@ def _profile(name: str, t0: float, status: dict) -> None:
 
 def _draw_numbers(snap: dict | None, now: dict) -> None:
     if now.get("error"):
-        st.error(now["error"])
+        st.error(t("lab.status.error", error=now["error"]))  # core's words: a data error's detail
     if not now.get("ready") or snap is None or "metrics" not in snap:
         if not now.get("error"):
-            st.info("Preparing the models (loading the data, building the models, first traces)…")
+            st.info(t("lab.status.preparing"))
         return
     _status_line(snap)
     for message in snap["status"].get("messages", [])[-3:]:
-        st.warning(message)
+        st.warning(_warning(message))
     _metrics(snap["metrics"])
     _loss_chart(snap["loss"])
 
 
+def _warning(message: str) -> str:
+    """One of core's warnings in the page's language."""
+    for key, pattern in WARNINGS.items():
+        found = pattern.fullmatch(message)
+        if found:
+            return t(key, **found.groupdict())
+    return message
+
+
+def _dataset_title(d: dict) -> str:
+    name = session.dataset_name()
+    if name is None:
+        return d["title"]
+    return t("lab.datasets.uploaded" if name == "midi" else f"lab.datasets.{name}")
+
+
 def _status_line(snap: dict) -> None:
     s, d = snap["status"], snap["dataset"]
-    state = "training" if s["running"] else "paused"
-    st.markdown(f"**{state}** · step {s['steps']} (one update of every model) · epoch {s['epoch']} · "
-                f"{d['title']}: validation NLL on {d['valid_pieces']} pieces "
-                f"({d['valid_steps']:,} steps)")
+    state = t("lab.status.training" if s["running"] else "lab.status.paused")
+    st.markdown(t("lab.status.line", state=state, steps=s["steps"], epoch=s["epoch"],
+                  dataset=_dataset_title(d), pieces=d["valid_pieces"],
+                  valid_steps=f"{d['valid_steps']:,}"))
 
 
 def _metrics(metrics: dict) -> None:
     cols = st.columns(len(metrics))
     for col, (arch, m) in zip(cols, metrics.items()):
         with col:
-            st.metric(f"{model_name(arch)}: validation NLL (nats/step)", f"{m['valid_nll']:.3f}")
-            st.metric(f"{model_name(arch)}: training NLL (last {m['train_window']} batches)",
+            name = model_name(arch)
+            st.metric(t("lab.metrics.valid", model=name), f"{m['valid_nll']:.3f}")
+            st.metric(t("lab.metrics.train", model=name, n=m["train_window"]),
                       "–" if m["train_window"] == 0 else f"{m['train_nll']:.3f}")
-            st.caption(f"{m['updates']:,} updates · {m['seconds']:.1f} s of training · "
-                       f"{m['units']} units · {m['params']:,} parameters"
-                       + (f" · {m['divergences']} diverged updates undone" if m["divergences"] else ""))
+            st.caption(t("lab.metrics.details", updates=f"{m['updates']:,}", units=m["units"],
+                         seconds=f"{m['seconds']:.1f}", params=f"{m['params']:,}")
+                       + (t("lab.metrics.diverged", n=m["divergences"]) if m["divergences"] else ""))
 
 
 def chart_options() -> None:
     """How the loss chart is drawn (in the sidebar: widgets inside the fast fragment would be
     redrawn with it several times a second)."""
     with st.sidebar:
-        st.header("Loss chart")
-        st.radio("x axis", ["updates", "seconds"], horizontal=True, key="loss_x",
-                 help="seconds: each model's own training time (the paper's Figure 2, right)")
-        st.toggle("log scale", key="loss_log")
+        st.header(t("lab.loss.header"))
+        st.radio(t("lab.loss.x"), LOSS_X, format_func=table("lab.loss.axes").get,
+                 horizontal=True, key="loss_x", help=t("lab.loss.x_help"))
+        st.toggle(t("lab.loss.log"), key="loss_log")
 
 
 def _loss_chart(loss: dict) -> None:
     x, log_y = st.session_state.get("loss_x", "updates"), st.session_state.get("loss_log", False)
-    display.chart(loss_figure(loss, x=x, log_y=log_y), key="loss_chart")
+    display.chart(loss_figure(loss, x=x, log_y=log_y, lang=lang()), key="loss_chart")
 
 
 def piece_controls(n_pieces: int, n_steps: int | None) -> dict:
@@ -150,27 +183,32 @@ def piece_controls(n_pieces: int, n_steps: int | None) -> dict:
     cols = st.columns([1, 1, 2])
     if st.session_state.get("piece", 0) > n_pieces - 1:  # a dataset with fewer pieces came
         st.session_state["piece"] = 0
-    piece = cols[0].number_input("Validation piece", 0, max(n_pieces - 1, 0), key="piece",
+    piece = cols[0].number_input(t("lab.views.piece"), 0, max(n_pieces - 1, 0), key="piece",
                                  help=f"0 .. {n_pieces - 1}")
-    length = cols[1].select_slider("Window (steps)", [32, 64, 128, 192, 256], value=128, key="window")
+    length = cols[1].select_slider(t("lab.views.window"), [32, 64, 128, 192, 256], value=128,
+                                   key="window")
     start = 0
     if n_steps and n_steps > length:
-        start = cols[2].slider("Window start (step)", 0, n_steps - length, 0, step=8, key="start")
+        start = cols[2].slider(t("lab.views.start"), 0, n_steps - length, 0, step=8, key="start")
     return {"piece": int(piece), "start": int(start), "length": int(length)}
 
 
 def live_views() -> None:
-    """The chosen view of the chosen piece, refreshed every SLOW_S seconds while training."""
+    """The chosen view of the chosen piece, refreshed every SLOW_S seconds while training.
+    A projector shows the gates alone, without the choice of view and its options."""
     last = st.session_state.get("last_views")
     n_pieces = (st.session_state.get("last_numbers") or {}).get("dataset", {}).get("n_pieces", 1)
     request = piece_controls(n_pieces, last["views"]["n_steps"] if last else None)
-    view = st.radio("View", VIEWS, horizontal=True, key="view")
-    options = {}
-    if view == "Gates":
-        options["candidate"] = st.toggle("Show the candidate (GRU h̃, LSTM c̃)", key="candidate")
+    options, projector = {}, display.projector()
+    # labels fixed now: a format_func may be called outside this run (AppTest), without the URL
+    names = {v: t(f"lab.views.{name}") for v, name in VIEW_TEXT.items()}
+    view = VIEWS[0] if projector else st.radio(t("lab.views.label"), VIEWS, format_func=names.get,
+                                                horizontal=True, key="view")
+    if view == "Gates" and not projector:
+        options["candidate"] = st.toggle(t("lab.views.candidate"), key="candidate")
     elif view == "Cell states":
-        options["n_units"] = st.slider("Units per model", 1, 10, 4, key="n_units",
-                                       help="The units whose state varies most over the window.")
+        options["n_units"] = st.slider(t("lab.views.n_units"), 1, 10, 4, key="n_units",
+                                       help=t("lab.views.n_units_help"))
     playing = bool(session.status().get("running"))
 
     @st.fragment(run_every=SLOW_S if playing else None)
@@ -181,9 +219,8 @@ def live_views() -> None:
         if snap is None or snap["status"]["generation"] != session.status().get("generation"):
             return  # nothing traced yet for these models (a reset is under way)
         v = snap["views"]
-        st.caption(f"Validation piece {v['piece']} ({v['n_steps']} steps), steps {v['start']}–"
-                   f"{v['start'] + len(v['target']) - 1}, traced with the weights after step "
-                   f"{snap['status']['steps']}. Step t has read frames 0..t−1 and predicts frame t.")
+        st.caption(t("lab.views.caption", piece=v["piece"], n_steps=v["n_steps"], first=v["start"],
+                     last=v["start"] + len(v["target"]) - 1, steps=snap["status"]["steps"]))
         display.chart(_view_figure(view, v, options), key=f"view_{view}")
         _profile("views", t0, snap["status"])
 
@@ -196,8 +233,8 @@ def _view_figure(view: str, v: dict, options: dict):
         candidate = options.get("candidate", False)
         panels = {a: {p: m["gates"].get(p, m["h"]) for p in panels_for(a, candidate)}
                   for a, m in models.items()}
-        return gates_figure(panels, v["target"], start, candidate)
+        return gates_figure(panels, v["target"], start, candidate, lang=lang())
     if view == "Cell states":
         units = {a: m["unit_order"][:options.get("n_units", 4)] for a, m in models.items()}
-        return states_figure(models, units, start)
-    return prediction_figure(models, v["target"], start)
+        return states_figure(models, units, start, lang=lang())
+    return prediction_figure(models, v["target"], start, lang=lang())

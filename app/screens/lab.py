@@ -1,18 +1,24 @@
-"""The Lab: tanh RNN, GRU and LSTM learn the same music side by side, gates and states in view."""
+"""The Lab: tanh RNN, GRU and LSTM learn the same music side by side, gates and states in view.
+
+A projector shows the transport, the metrics, the loss chart and the gates; teacher mode
+(``?teacher=1``) keeps the URL's settings and hides their widgets (``app/controls.py``).
+"""
 import streamlit as st
 
 from app import session
 
 session.start_worker()  # first: the worker's start overlaps the rest of this page
 
-from app import controls, views  # noqa: E402  (imports torch: after the worker's start)
+from app import controls, display, views  # noqa: E402  (imports torch: after the worker's start)
 from app.equations import READOUT, equations, note  # noqa: E402
 from app.figures.common import model_name  # noqa: E402
-from app.guide import SHORT_GUIDE  # noqa: E402
+from app.guide import short_guide  # noqa: E402
+from app.i18n import lang, t  # noqa: E402
 
-st.title("GateLab: the Lab")
-st.caption("Three recurrent units learn to predict the next frame of piano music from the same "
-           "batches, with about the same number of parameters (Chung et al. 2014).")
+projector = display.projector()
+st.title(t("lab.title"))
+if not projector:
+    st.caption(t("lab.caption"))
 
 settings = controls.settings_sidebar()
 if settings.dataset != controls.UPLOAD:
@@ -24,20 +30,25 @@ else:
     elif not session.has_settings():
         st.stop()  # nothing to train on yet: the sidebar says what to upload
 
-views.chart_options()
+if not controls.hidden():
+    views.chart_options()
 views.live_numbers()
-views.downloads()
+if not projector:
+    views.downloads()
 st.divider()
 views.live_views()
+if projector:
+    st.stop()
 
-with st.expander("Equations of each unit, as trained here", expanded=False):
+with st.expander(t("equations.title"), expanded=False):
     for arch in settings.archs:
-        st.markdown(f"**{model_name(arch)}** — {note(arch, settings.variant)}")
+        st.markdown(f"**{model_name(arch)}** — {note(arch, settings.variant, lang())}")
         for line in equations(arch, settings.variant):
             st.latex(line)
-    st.markdown("**All three** read the previous frame and predict the next one:")
+    st.markdown(t("equations.all_three"))
     for line in READOUT:
         st.latex(line)
+    st.caption(t("equations.readout"))
 
-with st.expander("How to read this (for teachers)"):
-    st.markdown(SHORT_GUIDE)
+with st.expander(t("guide.expander")):
+    st.markdown(short_guide(lang()))
