@@ -1,14 +1,23 @@
 """The pure plot builders, on tiny hand-built arrays: what each trace holds, titles, axes."""
 import ast
+import re
+from functools import cache
 from pathlib import Path
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from app.equations import equations
-from app.figures import gates_figure, loss_figure, panels_for, prediction_figure, states_figure
-from app.figures.common import key_range, pitch_name
+from app.figures import common, gates_figure, loss_figure, panels_for, prediction_figure, states_figure
+from app.figures.common import key_range, pitch_name, projector_style
 from app.figures.grid import Grid
+from app.figures.intervention import intervention_figure
+from app.figures.memory import memory_figure
+from app.figures.piece import cursor_figure, nll_overview_figure, piece_figure
+from app.figures.saturation import saturation_figure
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 T = 6
 
@@ -130,3 +139,200 @@ def test_grid_domains_do_not_overlap():
     assert tops[0][1] == pytest.approx(1.0) and tops[2][0] == pytest.approx(0.0, abs=1e-9)
     assert tops[0][0] > tops[1][1] > tops[1][0] > tops[2][1]
     assert (tops[0][1] - tops[0][0]) == pytest.approx(2 * (tops[1][1] - tops[1][0]))
+
+
+# --- Languages, colour scales, projector style -------------------------------------------------
+
+ENGLISH = re.compile(r"\b(steps?|pitch|units?|gates?|states?|value|train|valid|mean|share|change|"
+                     r"notes?|piano|probability|time|path|seconds|updates?|cell|hidden|candidate|"
+                     r"input|output|forget|reset|clamped|trained|variance|log scale)\b", re.I)
+
+
+@cache
+def _every_builder(lang: str) -> dict:
+    """Each public builder on tiny inputs, in ``lang`` (built once: no test changes them)."""
+    state = {"state": np.linspace(-1, 1, T * 3).reshape(T, 3), "state_name": "c",
+             "pca": np.zeros((T, 2)), "pca_share": np.array([0.6, 0.3])}
+    history = {"gru": {"train": np.array([[1, 0.5, 9.0]]), "valid": np.array([[0, 0.0, 10.0]]),
+                       "binned": True}}
+    rates = {"gru": {"z": (np.array([0.5]), np.array([0.25]))}}
+    gates = {"tanh": {"h": np.zeros((T, 2))}, "gru": _gates("gru", 2, True),
+             "lstm": _gates("lstm", 2, True)}
+    probs = {"gru": {"probs": np.full((T, 88), 0.1), "nll": np.ones(T)}}
+    at_cursor = {"gru": {"z": 0.2, "r": 0.7, "h_tilde": -0.5, "h": 0.1},
+                 "lstm": {"i": 0.5, "f": 0.9, "o": 0.1, "g": 0.3, "c": 1.7, "h": -0.2}}
+    return {
+        "gates": gates_figure(gates, _roll(), candidate=True, lang=lang),
+        "prediction": prediction_figure(probs, _roll(), lang=lang),
+        "states": states_figure({"lstm": state}, {"lstm": [0, 1]}, lang=lang),
+        "loss": loss_figure(history, lang=lang),
+        "loss_seconds": loss_figure(history, x="seconds", log_y=True, lang=lang),
+        "memory": memory_figure({"gru": np.array([1.0, 0.5])}, {"gru": np.array([1.0, 0.4])}, t=3,
+                                lang=lang),
+        "saturation": saturation_figure(rates, history=[rates], lang=lang),
+        "no_gates": saturation_figure({"tanh": {}}, lang=lang),
+        "intervention": intervention_figure("lstm", np.ones(3), np.full(3, 1.5), "f = 1", lang=lang),
+        "piece": piece_figure(_roll(), window=(1, 2), lang=lang),
+        "overview": nll_overview_figure({"gru": np.ones(T)}, window=(1, 2), cursor=3, lang=lang),
+        "cursor": cursor_figure(at_cursor, 4, {"gru": 0, "lstm": 1}, lang=lang),
+    }
+
+
+def _texts(spec) -> list[str]:
+    """Every string a figure shows: titles, axis and colour-bar titles, trace names, hovers."""
+    found = []
+    if isinstance(spec, dict):
+        for key, value in spec.items():
+            if key in ("text", "name", "hovertemplate") and isinstance(value, str):
+                found.append(value)
+            elif key in ("template", "meta"):
+                continue
+            else:
+                found += _texts(value)
+    elif isinstance(spec, (list, tuple)):
+        for value in spec:
+            found += _texts(value)
+    return found
+
+
+@pytest.mark.parametrize("name", list(_every_builder("en")))
+def test_every_builder_speaks_korean(name):
+    english = _texts(_every_builder("en")[name].to_plotly_json())
+    korean = _texts(_every_builder("ko")[name].to_plotly_json())
+    assert any(ENGLISH.search(s) for s in english), name      # the check can see English
+    assert any(HANGUL.search(s) for s in korean), name
+    leaked = [s for s in korean if ENGLISH.search(s)]
+    assert leaked == [], name
+
+
+def test_korean_titles_use_the_glossary():
+    figs = _every_builder("ko")
+    gates = [a.text for a in figs["gates"].layout.annotations]
+    for expected in ("GRU z: 업데이트 게이트 (새 후보의 몫)", "GRU r: 리셋 게이트", "GRU h̃: 후보 상태",
+                     "LSTM i: 입력 게이트", "LSTM f: 망각 게이트", "LSTM o: 출력 게이트",
+                     "LSTM c̃: 후보 셀", "tanh RNN: 게이트 없음, 은닉 상태 h"):
+        assert any(t.startswith(expected) for t in gates), expected
+    layout = figs["gates"].to_plotly_json()["layout"]
+    x_titles = {v.get("title", {}).get("text") for k, v in layout.items() if k.startswith("xaxis")}
+    assert "시간 단계 t (프레임 t를 예측)" in x_titles
+    assert figs["loss"].layout.yaxis.title.text == "시간 단계당 NLL (nats)"
+    assert [t.name for t in figs["loss"].data] == ["GRU 학습 (구간 평균)", "GRU 검증"]
+    assert figs["gates"].layout.coloraxis.colorbar.title.text == "게이트 값 (0–1)"
+    assert figs["gates"].layout.coloraxis2.colorbar.title.text == "상태 (−1…1)"
+
+
+def _scale(kind: str) -> tuple:
+    """A colour scale as plotly stores it (a name becomes its list of stops)."""
+    return go.Figure(layout={"coloraxis": common.scale_for(kind)}).layout.coloraxis.colorscale
+
+
+def _rgb(color: str) -> str:
+    """"#440154" or "rgb(68, 1, 84)" -> "rgb(68, 1, 84)"."""
+    if color.startswith("#"):
+        return "rgb({}, {}, {})".format(*(int(color[k:k + 2], 16) for k in (1, 3, 5)))
+    return color
+
+
+def test_gates_share_one_sequential_scale_in_every_figure():
+    figs = _every_builder("en")
+    for fig in (figs["gates"], gates_figure({"gru": _gates("gru", 2)}, _roll(), lang="ko")):
+        axis = fig.layout.coloraxis
+        assert axis.colorscale == _scale("gate") and (axis.cmin, axis.cmax) == (0, 1)
+        assert {t.coloraxis for t in fig.data if t.name and t.name[-1] in "zriof"} == {"coloraxis"}
+    stops = _scale("gate")
+    assert stops[0][1] == "#440d54" or _rgb(stops[0][1]) == "rgb(68, 1, 84)"   # viridis
+    cursor = figs["cursor"].data[0]                       # GRU z = 0.2, r = 0.7
+    assert list(cursor.marker.color[:2]) == [common.scale_color(common.GATE_SCALE, 0.2),
+                                             common.scale_color(common.GATE_SCALE, 0.7)]
+    assert common.scale_color(common.GATE_SCALE, 0.0) == _rgb(stops[0][1])
+    assert common.scale_color(common.GATE_SCALE, 1.0) == _rgb(stops[-1][1])
+
+
+def test_states_are_diverging_and_centred_at_zero():
+    fig = gates_figure({"tanh": {"h": np.zeros((T, 2))}, "gru": _gates("gru", 2, True)}, _roll(),
+                       candidate=True)
+    axis = fig.layout.coloraxis2
+    assert axis.colorscale == _scale("state") and axis.cmid == 0 and axis.cmin == -axis.cmax == -1
+    assert {t.coloraxis for t in fig.data if t.name in ("tanh RNN h", "GRU h̃")} == {"coloraxis2"}
+    white = "rgb(247, 247, 247)"                          # RdBu's middle: 0 is neither sign
+    assert common.scale_color(common.STATE_SCALE, 0.0) == white
+    low, high = (common.scale_color(common.STATE_SCALE, v) for v in (-1, 1))
+    assert low.startswith("rgb(5,") and high.startswith("rgb(103,")      # blue below, red above
+    bars = _every_builder("en")["cursor"].data
+    assert bars[0].marker.color[2] == common.scale_color(common.STATE_SCALE, -0.5)  # GRU h̃
+
+
+def test_the_cell_state_gets_a_symmetric_range_from_the_data_named_in_its_colour_bar():
+    c = np.array([[0.3, -2.34], [1.0, 0.0]])
+    lstm = {**{p: np.full((2, 2), 0.5) for p in ("i", "f", "o")}, "c": c}
+    fig = gates_figure({"lstm": lstm}, _roll()[:2], lang="ko")
+    axis = fig.layout.coloraxis4
+    assert (axis.cmin, axis.cmax, axis.cmid) == (-2.4, 2.4, 0)
+    assert axis.colorscale == _scale("state")
+    assert axis.colorbar.title.text == "셀 상태 c (−2.4…2.4)"
+    assert next(t for t in fig.data if t.name == "LSTM c").coloraxis == "coloraxis4"
+    assert common.cell_range(np.array([0.05])) == 0.1 and common.cell_range() == 1.0
+    cursor = _every_builder("en")["cursor"].data[1]       # LSTM c = 1.7: the top of ±1.7
+    assert cursor.marker.color[4] == common.scale_color(common.scale_for("cell", 1.7), 1.7)
+
+
+def test_colour_scales_are_defined_once():
+    """Every colour scale comes from app/figures/common.py: one scale per quantity."""
+    for path in Path("app/figures").glob("*.py"):
+        if path.name != "common.py":
+            assert not re.search(r"colorscale\"?\s*[:=]\s*[\"\[]", path.read_text()), path
+
+
+def test_colour_bars_name_their_quantity_and_range():
+    figs = _every_builder("en")
+    bars = {k: figs["gates"].layout[k].colorbar.title.text for k in ("coloraxis", "coloraxis2")}
+    assert bars == {"coloraxis": "gate value (0–1)", "coloraxis2": "state (−1…1)"}
+    assert figs["prediction"].layout.coloraxis.colorbar.title.text == "p: probability (0–1)"
+    assert figs["prediction"].layout.coloraxis2.colorbar.title.text == "NLL (nats, 0–1.00)"
+    assert figs["states"].data[-1].marker.colorbar.title.text == "time step"
+
+
+def test_every_chart_keeps_its_own_light_paper():
+    """Streamlit's dark theme around a chart does not reach into it (charts use theme=None)."""
+    for name, fig in _every_builder("ko").items():
+        assert fig.layout.paper_bgcolor == "#ffffff" and fig.layout.plot_bgcolor, name
+    roll = _every_builder("en")["piece"].layout.coloraxis3.colorscale
+    assert [c for _, c in roll] == ["#f7f7f7", "#222222"]  # notes dark on a near-white field
+
+
+def test_projector_style_enlarges_a_copy():
+    fig = _every_builder("en")["loss"]
+    before = fig.to_plotly_json()
+    big = projector_style(fig)
+    assert fig.to_plotly_json() == before                 # the original is untouched
+    assert big.layout.font.size == 18 and big.layout.hoverlabel.font.size == 18
+    assert [t.line.width for t in big.data] == [3.0, 5.0]  # 1 -> 3 (at least), 2.5 -> 5
+    assert big.layout.height == int(360 * 1.15)
+    gates = projector_style(_every_builder("en")["gates"])
+    assert {a.font.size for a in gates.layout.annotations} == {16}   # three columns of titles
+    two = projector_style(gates_figure({"gru": _gates("gru", 2)}, _roll()))
+    assert {a.font.size for a in two.layout.annotations} == {19}
+    assert gates.layout.coloraxis.colorbar.thickness == 20
+    cursor = projector_style(_every_builder("en")["overview"])
+    assert cursor.layout.shapes[-1].line.width == 3.0       # the time cursor, 1.5 -> 3
+    assert projector_style(_every_builder("en")["intervention"]).layout.title.font.size == 21
+
+
+def test_a_page_draws_its_charts_in_its_language_and_mode():
+    """The Paper page under AppTest with ?lang=ko&projector=1: its learning curves carry Korean
+    axis titles and the projector's thick lines (the page passes lang() to the builder)."""
+    import json
+
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"),
+                           default_timeout=90)
+    at.query_params["lang"] = "ko"
+    at.query_params["projector"] = "1"
+    at.switch_page("screens/paper.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    curves = next(s for s in specs if s["layout"].get("yaxis", {}).get("title", {}).get("text", "")
+                  .startswith("시간 단계당 NLL"))
+    assert curves["layout"]["font"]["size"] == 18
+    assert {t["line"]["width"] for t in curves["data"]} >= {5.0}   # valid 2.5 -> 5
+    assert all(HANGUL.search(t["name"]) for t in curves["data"])  # 학습 / 검증

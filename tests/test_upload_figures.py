@@ -2,6 +2,7 @@
 import numpy as np
 
 from app.figures.piece import add_cursor, cursor_figure, nll_overview_figure, piece_figure
+from app.figures.gates import gates_figure
 from app.figures.states import states_figure
 
 
@@ -43,3 +44,28 @@ def test_cursor_figure_shows_each_value_of_the_unit():
     assert list(gru.text) == ["0.250", "0.500", "-0.750", "0.100"]
     titles = [a.text for a in fig.layout.annotations]
     assert titles == ["GRU, unit 2, step 7", "tanh RNN, unit 0, step 7"]
+
+
+def test_the_cursor_finds_the_step_axes_in_korean_too():
+    """The step axis is marked in each trace's meta, not read from its (translated) hover."""
+    T = 5
+    m = {"state": np.zeros((T, 3)), "state_name": "h", "pca": np.zeros((T, 2)),
+         "pca_share": np.array([0.5, 0.2])}
+    fig = add_cursor(states_figure({"gru": m, "tanh": m}, {"gru": [0], "tanh": [1]}, lang="ko"), 3)
+    assert sorted(s.xref for s in fig.layout.shapes) == ["x", "x3"]
+    roll = np.zeros((T, 88), np.uint8)
+    gates = {"gru": {"z": np.zeros((T, 2)), "r": np.zeros((T, 2))}}
+    fig = add_cursor(gates_figure(gates, roll, lang="ko"), 2)
+    assert sorted(s.xref for s in fig.layout.shapes) == ["x", "x2", "x3"]  # roll, z, r
+    assert "시간 단계" in fig.data[0].hovertemplate
+
+
+def test_korean_overview_and_cursor_panel():
+    fig = nll_overview_figure({"gru": np.array([1.0, 3.0])}, lang="ko")
+    assert fig.data[0].name == "GRU (평균 2.00 nats)"
+    assert fig.layout.yaxis.title.text == "시간 단계당 NLL (nats)"
+    fig = cursor_figure({"lstm": {"f": 0.9, "c": -2.0}}, step=3, units={"lstm": 1}, lang="ko")
+    assert fig.layout.annotations[0].text == "LSTM, 유닛 1, 시간 단계 3"
+    assert list(fig.data[0].customdata) == ["f: 망각 게이트", "c: 셀 상태"]
+    assert fig.data[0].marker.color[1] == "rgb(5, 48, 97)"  # c = -2.0 at the bottom of ±2.0
+    assert piece_figure(np.zeros((2, 88)), lang="ko").layout.yaxis.title.text == "음높이"

@@ -133,8 +133,10 @@ def projector_style(fig):
     markers, a little more height."""
     fig = go.Figure(fig)
     fig.update_layout(font={"size": 18}, hoverlabel={"font": {"size": 18}})
-    for annotation in fig.layout.annotations or ():   # subplot titles
-        annotation.font.size = 19
+    # Subplot titles; three columns of them share 1280 px, so they stay a little smaller.
+    columns = {round(a.x, 2) for a in fig.layout.annotations or () if a.xref == "paper"}
+    for annotation in fig.layout.annotations or ():
+        annotation.font.size = 19 if len(columns) < 3 else 16
     if fig.layout.title.text:
         fig.layout.title.font.size = 21
     for name in fig.layout.to_plotly_json():

@@ -39,10 +39,11 @@ def intervention_figure(arch: str, base: np.ndarray, clamped: np.ndarray, label:
     fig.add_trace(go.Bar(x=steps, y=compact(change), name=words["change"],
                          marker={"color": np.where(change > 0, WORSE, BETTER)}), 2, 1)
     mean = float(change.mean()) if len(change) else float("nan")
-    fig.update_layout(height=height, margin={"l": 60, "r": 10, "t": 50, "b": 45}, **PAPER,
-                      legend={"orientation": "h", "y": 1.14, "x": 0}, bargap=0,
+    # The title on top, the legend in its own line between it and the chart.
+    fig.update_layout(height=height, margin={"l": 60, "r": 10, "t": 80, "b": 45}, **PAPER,
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}, bargap=0,
                       title={"text": words["title"].format(model=name, label=label, mean=f"{mean:+.3f}"),
-                             "font": {"size": 14}})
+                             "font": {"size": 14}, "y": 0.98, "yanchor": "top"})
     fig.update_yaxes(title_text=text.get(lang, "figures.nll_axis"), row=1, col=1)
     fig.update_yaxes(title_text=words["change_axis"], row=2, col=1)
     fig.update_xaxes(title_text=text.get(lang, "figures.time_axis"), row=2, col=1)

@@ -71,6 +71,7 @@ def pca_path(m: dict, start: int, arch: str, colorbar_shown: bool, lang: str = "
     t = np.arange(start, start + len(pca))
     name, w = model_name(arch, lang), hover(lang)
     bar = {**colorbar(text.get(lang, "figures.colorbar.time")), "thickness": 10, "len": 0.3, "y": 0.9}
+    bar["title"]["side"] = "top"  # a short bar: its title above it, not along it
     return {"type": "scatter", "x": compact(pca[:, 0]), "y": compact(pca[:, 1]),
             "mode": "lines+markers", "name": text.get(lang, "figures.states.path", model=name),
             "line": {"color": MODEL_COLORS.get(arch, "#888"), "width": 1},
