@@ -46,12 +46,12 @@ def paths(arch, H):
     def loop(x, w):
         fast_rnn.FAST_TORCH_LSTM = True  # LSTM: forced, for the comparison only
         try:
-            (fast_rnn.run(torch_model.rnn, x) * w).sum().backward()
+            (fast_rnn.run(torch_model.rnn, x)[0] * w).sum().backward()
         finally:
             fast_rnn.FAST_TORCH_LSTM = False
 
     def paper(x, w):
-        (fast_rnn.run(paper_model.rnn, x) * w).sum().backward()
+        (fast_rnn.run(paper_model.rnn, x)[0] * w).sum().backward()
 
     return {"fused": fused, "loop": loop, "paper": paper}
 

@@ -2,9 +2,14 @@
 
 Conventions (all arrays C-contiguous numpy, one dtype, float32 or float64):
 - ``gi`` (B, T, G*H): W x + b_ih for every step, computed before the loop;
+- ``h0`` (B, H) (LSTM also ``c0``): the state before step 0 (zeros, or carried from the window
+  before in truncated backpropagation);
 - ``Ut`` (H, G*H) = W_hh^T for the forward products, ``W_hh`` (G*H, H) for the backward ones;
 - ``dhs`` (B, T, H): dL/dh_t from above (the read-out); the loops add the path through h_{t+1};
 - backward loops fill dL/d(pre-activation) per step; weight gradients are summed outside.
+  Their ``dh`` (B, H) (LSTM also ``dc``) is the gradient flowing back through the state: in,
+  dL/dh_{T-1} beyond ``dhs`` (zeros) and dL/dc_{T-1} (the final cell's own gradient); out,
+  dL/dh0 (and dL/dc0).
 
 One step of the whole batch is one BLAS product, (B, H) @ (H, G*H); the gates are computed
 on flat float64 buffers of the step's pre-activations, in passes without libm calls that
@@ -93,10 +98,10 @@ def _tanh_(a, bits):
 
 
 @_jit
-def tanh_forward(gi, Ut, b_hh, hs):
-    """h_t = tanh(gi_t + U h_{t-1} + b_hh). gi (B, T, H); fills hs (B, T, H)."""
+def tanh_forward(gi, h0, Ut, b_hh, hs):
+    """h_t = tanh(gi_t + U h_{t-1} + b_hh), h_{-1} = h0. gi (B, T, H); fills hs (B, T, H)."""
     B, T, H = gi.shape
-    h, uh = np.zeros((B, H), gi.dtype), np.empty((B, H), gi.dtype)
+    h, uh = h0.copy(), np.empty((B, H), gi.dtype)
     a, bits = np.empty(B * H), np.empty(B * H, np.int64)  # pre-activations, flat (b, j)
     for t in range(T):
         # uh = U h_prev                                              (B, H)
@@ -114,10 +119,11 @@ def tanh_forward(gi, Ut, b_hh, hs):
 
 
 @_jit
-def tanh_backward(dhs, hs, W_hh, da_s):
-    """Fills da_s (B, T, H) = dL/da_t from dhs (B, T, H) and the saved hs (B, T, H)."""
+def tanh_backward(dhs, hs, W_hh, da_s, dh):
+    """Fills da_s (B, T, H) = dL/da_t from dhs (B, T, H) and the saved hs (B, T, H);
+    dh (B, H): zeros in, dL/dh0 out."""
     B, T, H = hs.shape
-    dh, da = np.zeros((B, H), hs.dtype), np.empty((B, H), hs.dtype)
+    da = np.empty((B, H), hs.dtype)
     for t in range(T - 1, -1, -1):
         for b in range(B):
             for j in range(H):
@@ -129,12 +135,12 @@ def tanh_backward(dhs, hs, W_hh, da_s):
 
 
 @_jit
-def gru_forward(gi, Ut, b_hh, hs, gates, ghn):
-    """PyTorch's GRU. gi (B, T, 3H) rows r, z, n; fills hs (B, T, H), gates (B, T, 3H) = r, z, n
-    and ghn (B, T, H) = U_n h_prev + b_hn."""
+def gru_forward(gi, h0, Ut, b_hh, hs, gates, ghn):
+    """PyTorch's GRU. gi (B, T, 3H) rows r, z, n; h0 (B, H); fills hs (B, T, H),
+    gates (B, T, 3H) = r, z, n and ghn (B, T, H) = U_n h_prev + b_hn."""
     B, T, H3 = gi.shape
     H = H3 // 3
-    h, gh = np.zeros((B, H), gi.dtype), np.empty((B, H3), gi.dtype)
+    h, gh = h0.copy(), np.empty((B, H3), gi.dtype)
     r, z, n, bits = np.empty(B * H), np.empty(B * H), np.empty(B * H), np.empty(B * H, np.int64)
     for t in range(T):
         # gh = U h_prev                                              (B, 3H)
@@ -163,16 +169,17 @@ def gru_forward(gi, Ut, b_hh, hs, gates, ghn):
 
 
 @_jit
-def gru_backward(dhs, hs, gates, ghn, W_hh, dgi, dgh):
-    """Fills dgi = dL/d(W x + b_ih) and dgh = dL/d(U h_prev + b_hh), both (B, T, 3H)."""
+def gru_backward(dhs, h0, hs, gates, ghn, W_hh, dgi, dgh, dh):
+    """Fills dgi = dL/d(W x + b_ih) and dgh = dL/d(U h_prev + b_hh), both (B, T, 3H);
+    dh (B, H): zeros in, dL/dh0 out."""
     B, T, H = hs.shape
-    dh, dprev = np.zeros((B, H), hs.dtype), np.empty((B, H), hs.dtype)
+    dprev = np.empty((B, H), hs.dtype)
     dgh_t = np.empty((B, 3 * H), hs.dtype)
     for t in range(T - 1, -1, -1):
         for b in range(B):
             for j in range(H):
                 g = dhs[b, t, j] + dh[b, j]  # dL/dh_t
-                h_prev = hs[b, t - 1, j] if t > 0 else 0.0
+                h_prev = hs[b, t - 1, j] if t > 0 else h0[b, j]
                 r, z, n = gates[b, t, j], gates[b, t, H + j], gates[b, t, 2 * H + j]
                 # h = (1 - z) n + z h_prev
                 dprev[b, j] = g * z
@@ -190,12 +197,12 @@ def gru_backward(dhs, hs, gates, ghn, W_hh, dgi, dgh):
 
 
 @_jit
-def paper_gru_forward(gi, Ut_rz, Ut_n, b_hh, hs, gates):
-    """The paper's GRU. gi (B, T, 3H) rows r, z, n; Ut_rz = [U_r; U_z]^T (H, 2H) and
+def paper_gru_forward(gi, h0, Ut_rz, Ut_n, b_hh, hs, gates):
+    """The paper's GRU. gi (B, T, 3H) rows r, z, n; h0 (B, H); Ut_rz = [U_r; U_z]^T (H, 2H) and
     Ut_n = U_n^T (H, H); fills hs (B, T, H) and gates (B, T, 3H) = r, z, h~."""
     B, T, H3 = gi.shape
     H = H3 // 3
-    h, rz = np.zeros((B, H), gi.dtype), np.empty((B, 2 * H), gi.dtype)
+    h, rz = h0.copy(), np.empty((B, 2 * H), gi.dtype)
     q, u = np.empty((B, H), gi.dtype), np.empty((B, H), gi.dtype)
     r, z, h_tilde, bits = np.empty(B * H), np.empty(B * H), np.empty(B * H), np.empty(B * H, np.int64)
     for t in range(T):
@@ -229,17 +236,18 @@ def paper_gru_forward(gi, Ut_rz, Ut_n, b_hh, hs, gates):
 
 
 @_jit
-def paper_gru_backward(dhs, hs, gates, W_rz, W_n, da_s):
-    """Fills da_s (B, T, 3H) = dL/d(pre-activations of r, z, h~) (= dL/dgi = dL/db_hh).
-    W_rz = [U_r; U_z] (2H, H) and W_n = U_n (H, H): the rows of W_hh, as separate arrays."""
+def paper_gru_backward(dhs, h0, hs, gates, W_rz, W_n, da_s, dh):
+    """Fills da_s (B, T, 3H) = dL/d(pre-activations of r, z, h~) (= dL/dgi = dL/db_hh);
+    dh (B, H): zeros in, dL/dh0 out. W_rz = [U_r; U_z] (2H, H) and W_n = U_n (H, H): the rows
+    of W_hh, as separate arrays."""
     B, T, H = hs.shape
-    dh, dprev, dq = np.zeros((B, H), hs.dtype), np.empty((B, H), hs.dtype), np.empty((B, H), hs.dtype)
+    dprev, dq = np.empty((B, H), hs.dtype), np.empty((B, H), hs.dtype)
     da_n, da_rz = np.empty((B, H), hs.dtype), np.empty((B, 2 * H), hs.dtype)
     for t in range(T - 1, -1, -1):
         for b in range(B):
             for j in range(H):
                 g = dhs[b, t, j] + dh[b, j]  # dL/dh_t
-                h_prev = hs[b, t - 1, j] if t > 0 else 0.0
+                h_prev = hs[b, t - 1, j] if t > 0 else h0[b, j]
                 z, h_tilde = gates[b, t, H + j], gates[b, t, 2 * H + j]
                 # h = (1 - z) h_prev + z h~;  h~ = tanh(a_n);  z = sigm(a_z)
                 dprev[b, j] = g * (1.0 - z)
@@ -249,7 +257,7 @@ def paper_gru_backward(dhs, hs, gates, W_rz, W_n, da_s):
         np.dot(da_n, W_n, dq)
         for b in range(B):
             for j in range(H):
-                h_prev = hs[b, t - 1, j] if t > 0 else 0.0
+                h_prev = hs[b, t - 1, j] if t > 0 else h0[b, j]
                 r = gates[b, t, j]
                 # q = r * h_prev;  r = sigm(a_r)
                 dprev[b, j] += dq[b, j] * r
@@ -261,12 +269,12 @@ def paper_gru_backward(dhs, hs, gates, W_rz, W_n, da_s):
 
 
 @_jit
-def lstm_forward(gi, Ut, b_hh, peep, hs, cs, gates):
+def lstm_forward(gi, h0, c0, Ut, b_hh, peep, hs, cs, gates):
     """The paper's LSTM (peep (3, H) = V_i, V_f, V_o). gi (B, T, 4H) rows i, f, g, o;
-    fills hs, cs (B, T, H) and gates (B, T, 4H) = i, f, g, o."""
+    h0, c0 (B, H); fills hs, cs (B, T, H) and gates (B, T, 4H) = i, f, g, o."""
     B, T, H4 = gi.shape
     H = H4 // 4
-    h, c, uh = np.zeros((B, H), gi.dtype), np.zeros((B, H), gi.dtype), np.empty((B, H4), gi.dtype)
+    h, c, uh = h0.copy(), c0.copy(), np.empty((B, H4), gi.dtype)
     i, f, g, o = np.empty(B * H), np.empty(B * H), np.empty(B * H), np.empty(B * H)
     tanh_c, bits = np.empty(B * H), np.empty(B * H, np.int64)
     for t in range(T):
@@ -303,10 +311,11 @@ def lstm_forward(gi, Ut, b_hh, peep, hs, cs, gates):
 
 
 @_jit
-def lstm_backward(dhs, cs, gates, W_hh, peep, da_s):
-    """Fills da_s (B, T, 4H) = dL/da, a the pre-activations before the peepholes."""
+def lstm_backward(dhs, c0, cs, gates, W_hh, peep, da_s, dh, dc):
+    """Fills da_s (B, T, 4H) = dL/da, a the pre-activations before the peepholes.
+    dh (B, H): zeros in, dL/dh0 out; dc (B, H): dL/dc_{T-1} in, dL/dc0 out."""
     B, T, H = cs.shape
-    dh, dc, da = np.zeros((B, H), cs.dtype), np.zeros((B, H), cs.dtype), np.empty((B, 4 * H), cs.dtype)
+    da = np.empty((B, 4 * H), cs.dtype)
     tanh_c, bits = np.empty(B * H), np.empty(B * H, np.int64)
     for t in range(T - 1, -1, -1):
         for b in range(B):
@@ -316,7 +325,7 @@ def lstm_backward(dhs, cs, gates, W_hh, peep, da_s):
         for b in range(B):
             for j in range(H):
                 g_h = dhs[b, t, j] + dh[b, j]  # dL/dh_t;  dc[b, j]: dL/dc_t through step t+1
-                c_prev = cs[b, t - 1, j] if t > 0 else 0.0
+                c_prev = cs[b, t - 1, j] if t > 0 else c0[b, j]
                 i, f, g, o = gates[b, t, j], gates[b, t, H + j], gates[b, t, 2 * H + j], gates[b, t, 3 * H + j]
                 tc = tanh_c[b * H + j]
                 # h = o tanh(c);  o = sigm(a_o + V_o c)

@@ -11,9 +11,10 @@ sequential; everything else is one big product over all B*T rows:
   forward saving the gates, t = T-1..0 backward returning dL/d(pre-activations) (B, T, G*H);
 - after the loop: ``dW_hh = sum_{b,t} da_{b,t} h_{b,t-1}^T``, one (G*H, B*T) @ (B*T, H) product.
 
-``RecurrentModel.forward`` calls ``run(self.rnn, x)`` when ``supported(model, x)``: numba is
-installed, the model trains (training mode, grad enabled), x is float32/float64 on the CPU,
-and the layer is one of nn.RNN (tanh), nn.GRU, PaperGRU, PaperLSTM. ``set_enabled(False)`` or
+``RecurrentModel.unroll`` (and so ``forward``) calls ``run(self.rnn, x, state)`` when
+``supported(model, x)``: numba is installed, the model trains (training mode, grad enabled), x is
+float32/float64 on the CPU, and the layer is one of nn.RNN (tanh), nn.GRU, PaperGRU, PaperLSTM.
+The initial state may be non-zero (carried between chunks of a piece). ``set_enabled(False)`` or
 ``GATELAB_FAST_RNN=0`` in the environment turns it off; the modules stay the reference
 (tests/test_fast_rnn.py checks outputs and every gradient against them). Measured speeds:
 docs/fast_rnn.md.
@@ -79,9 +80,9 @@ def _np(t: torch.Tensor):
     return t.detach().contiguous().numpy()
 
 
-def _prev(hs: torch.Tensor) -> torch.Tensor:
-    # h_{t-1} for every step: (B, T, H), zeros at t = 0
-    return F.pad(hs[:, :-1], (0, 0, 1, 0))
+def _prev(hs: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
+    # h_{t-1} for every step: (B, T, H), h0 (B, H) at t = 0
+    return torch.cat([h0.unsqueeze(1), hs[:, :-1]], dim=1)
 
 
 def _outer_sum(da: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -90,104 +91,108 @@ def _outer_sum(da: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 
 
 class TanhLoop(torch.autograd.Function):
-    """h_t = tanh(gi_t + U h_{t-1} + b_hh); gi (B, T, H) = W x + b_ih -> hs (B, T, H)."""
+    """h_t = tanh(gi_t + U h_{t-1} + b_hh); gi (B, T, H) = W x + b_ih, h0 (B, H) -> hs (B, T, H)."""
 
     @staticmethod
-    def forward(ctx, gi, W_hh, b_hh):
+    def forward(ctx, gi, h0, W_hh, b_hh):
         hs = torch.empty_like(gi)
-        call("tanh_forward", _np(gi), _np(W_hh.T), _np(b_hh), hs.numpy())
-        ctx.save_for_backward(hs, W_hh)
+        call("tanh_forward", _np(gi), _np(h0), _np(W_hh.T), _np(b_hh), hs.numpy())
+        ctx.save_for_backward(h0, hs, W_hh)
         return hs
 
     @staticmethod
     def backward(ctx, dhs):
-        hs, W_hh = ctx.saved_tensors
-        da = torch.empty_like(hs)  # dL/da_t, a_t the pre-activation (B, T, H)
-        call("tanh_backward", _np(dhs), _np(hs), _np(W_hh), da.numpy())
+        h0, hs, W_hh = ctx.saved_tensors
+        da, dh0 = torch.empty_like(hs), torch.zeros_like(h0)  # dL/da_t, a the pre-activation
+        call("tanh_backward", _np(dhs), _np(hs), _np(W_hh), da.numpy(), dh0.numpy())
         # dL/dgi = dL/db_hh (per step) = da;  dL/dU = sum_t da_t h_{t-1}^T
-        return da, _outer_sum(da, _prev(hs)), da.sum((0, 1))
+        return da, dh0, _outer_sum(da, _prev(hs, h0)), da.sum((0, 1))
 
 
 class GRULoop(torch.autograd.Function):
     """PyTorch's GRU: n = tanh(gi_n + r * (U_n h + b_hn)), h = (1 - z) n + z h_prev.
-    gi (B, T, 3H) = W x + b_ih, rows r, z, n -> hs (B, T, H)."""
+    gi (B, T, 3H) = W x + b_ih, rows r, z, n; h0 (B, H) -> hs (B, T, H)."""
 
     @staticmethod
-    def forward(ctx, gi, W_hh, b_hh):
+    def forward(ctx, gi, h0, W_hh, b_hh):
         B, T, H3 = gi.shape
         hs, ghn = gi.new_empty(B, T, H3 // 3), gi.new_empty(B, T, H3 // 3)
         gates = torch.empty_like(gi)  # r, z, n
-        call("gru_forward", _np(gi), _np(W_hh.T), _np(b_hh),
+        call("gru_forward", _np(gi), _np(h0), _np(W_hh.T), _np(b_hh),
               hs.numpy(), gates.numpy(), ghn.numpy())
-        ctx.save_for_backward(hs, gates, ghn, W_hh)
+        ctx.save_for_backward(h0, hs, gates, ghn, W_hh)
         return hs
 
     @staticmethod
     def backward(ctx, dhs):
-        hs, gates, ghn, W_hh = ctx.saved_tensors
+        h0, hs, gates, ghn, W_hh = ctx.saved_tensors
         dgi, dgh = torch.empty_like(gates), torch.empty_like(gates)  # (B, T, 3H)
-        call("gru_backward", _np(dhs), _np(hs), _np(gates), _np(ghn),
-              _np(W_hh), dgi.numpy(), dgh.numpy())
+        dh0 = torch.zeros_like(h0)
+        call("gru_backward", _np(dhs), _np(h0), _np(hs), _np(gates), _np(ghn),
+              _np(W_hh), dgi.numpy(), dgh.numpy(), dh0.numpy())
         # gh = U h_prev + b_hh:  dL/dU = sum_t dgh_t h_{t-1}^T,  dL/db_hh = sum_t dgh_t
-        return dgi, _outer_sum(dgh, _prev(hs)), dgh.sum((0, 1))
+        return dgi, dh0, _outer_sum(dgh, _prev(hs, h0)), dgh.sum((0, 1))
 
 
 class PaperGRULoop(torch.autograd.Function):
     """The paper's GRU: h~ = tanh(gi_n + U_n (r * h_prev) + b_hn), h = (1 - z) h_prev + z h~.
-    gi (B, T, 3H) = W x + b_ih, rows r, z, n -> hs (B, T, H)."""
+    gi (B, T, 3H) = W x + b_ih, rows r, z, n; h0 (B, H) -> hs (B, T, H)."""
 
     @staticmethod
-    def forward(ctx, gi, W_hh, b_hh):
+    def forward(ctx, gi, h0, W_hh, b_hh):
         hs = gi.new_empty(gi.shape[0], gi.shape[1], gi.shape[2] // 3)
         gates = torch.empty_like(gi)  # r, z, h~
         H = hs.shape[-1]
-        call("paper_gru_forward", _np(gi), _np(W_hh[:2 * H].T),
+        call("paper_gru_forward", _np(gi), _np(h0), _np(W_hh[:2 * H].T),
               _np(W_hh[2 * H:].T), _np(b_hh), hs.numpy(), gates.numpy())
-        ctx.save_for_backward(hs, gates, W_hh)
+        ctx.save_for_backward(h0, hs, gates, W_hh)
         return hs
 
     @staticmethod
     def backward(ctx, dhs):
-        hs, gates, W_hh = ctx.saved_tensors
+        h0, hs, gates, W_hh = ctx.saved_tensors
         H = hs.shape[-1]
         da = torch.empty_like(gates)  # dL/d(pre-activations) = dL/dgi = dL/db_hh per step
-        call("paper_gru_backward", _np(dhs), _np(hs), _np(gates),
-              _np(W_hh[:2 * H]), _np(W_hh[2 * H:]), da.numpy())
-        h_prev = _prev(hs)
+        dh0 = torch.zeros_like(h0)
+        call("paper_gru_backward", _np(dhs), _np(h0), _np(hs), _np(gates),
+              _np(W_hh[:2 * H]), _np(W_hh[2 * H:]), da.numpy(), dh0.numpy())
+        h_prev = _prev(hs, h0)
         # U_r, U_z multiply h_prev; U_n multiplies q = r * h_prev
         dW_hh = torch.cat([_outer_sum(da[..., :2 * H], h_prev),
                            _outer_sum(da[..., 2 * H:], gates[..., :H] * h_prev)])
-        return da, dW_hh, da.sum((0, 1))
+        return da, dh0, dW_hh, da.sum((0, 1))
 
 
 class PaperLSTMLoop(torch.autograd.Function):
     """The paper's LSTM with peepholes (``core.cells.PaperLSTM``; zero peepholes give
-    nn.LSTM). gi (B, T, 4H) = W x + b_ih, rows i, f, g, o; peep (3, H) -> hs (B, T, H)."""
+    nn.LSTM). gi (B, T, 4H) = W x + b_ih, rows i, f, g, o; h0, c0 (B, H); peep (3, H)
+    -> hs (B, T, H) and the last cell c_{T-1} (B, H)."""
 
     @staticmethod
-    def forward(ctx, gi, W_hh, b_hh, peep):
+    def forward(ctx, gi, h0, c0, W_hh, b_hh, peep):
         hs, cs = (gi.new_empty(gi.shape[0], gi.shape[1], gi.shape[2] // 4) for _ in range(2))
         gates = torch.empty_like(gi)  # i, f, g, o
-        call("lstm_forward", _np(gi), _np(W_hh.T), _np(b_hh), _np(peep),
+        call("lstm_forward", _np(gi), _np(h0), _np(c0), _np(W_hh.T), _np(b_hh), _np(peep),
               hs.numpy(), cs.numpy(), gates.numpy())
-        ctx.save_for_backward(hs, cs, gates, W_hh, peep)
-        return hs
+        ctx.save_for_backward(h0, c0, hs, cs, gates, W_hh, peep)
+        return hs, cs[:, -1].clone()
 
     @staticmethod
-    def backward(ctx, dhs):
-        hs, cs, gates, W_hh, peep = ctx.saved_tensors
+    def backward(ctx, dhs, dc_last):
+        h0, c0, hs, cs, gates, W_hh, peep = ctx.saved_tensors
         H = hs.shape[-1]
         da = torch.empty_like(gates)  # dL/da, a = gi + U h_prev + b_hh (+ V c) before the gates
-        call("lstm_backward", _np(dhs), _np(cs), _np(gates), _np(W_hh),
-              _np(peep), da.numpy())
+        dh0, dc0 = torch.zeros_like(h0), dc_last.clone().contiguous()  # dc: in dL/dc_{T-1}, out dL/dc0
+        call("lstm_backward", _np(dhs), _np(c0), _np(cs), _np(gates), _np(W_hh),
+              _np(peep), da.numpy(), dh0.numpy(), dc0.numpy())
         dpeep = None
-        if ctx.needs_input_grad[3]:
-            c_prev = _prev(cs)
+        if ctx.needs_input_grad[5]:
+            c_prev = _prev(cs, c0)
             # V_i, V_f multiply c_prev; V_o multiplies the new c
             dpeep = torch.stack([(da[..., :H] * c_prev).sum((0, 1)),
                                  (da[..., H:2 * H] * c_prev).sum((0, 1)),
                                  (da[..., 3 * H:] * cs).sum((0, 1))])
-        return da, _outer_sum(da, _prev(hs)), da.sum((0, 1)), dpeep
+        return da, dh0, dc0, _outer_sum(da, _prev(hs, h0)), da.sum((0, 1)), dpeep
 
 
 def _kind(rnn: nn.Module) -> str | None:
@@ -217,21 +222,28 @@ def supported(model: nn.Module, x: torch.Tensor) -> bool:
     return rnn.weight_hh_l0.dtype == x.dtype and _kind(rnn) is not None
 
 
-def run(rnn: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Hidden states h (B, T, H) of ``rnn`` for inputs x (B, T, D) from a zero state, the
-    same as ``rnn(x)[0]`` (to float rounding), with the gradients of every input."""
+def run(rnn: nn.Module, x: torch.Tensor, hx=None):
+    """``rnn(x, hx)`` through the loops: hidden states h (B, T, H) for inputs x (B, T, D), and
+    the state after the last step, h_n (1, B, H) (LSTM: ``(h_n, c_n)``), as the module returns
+    them (to float rounding), with the gradients of every input, the initial state included.
+    ``hx`` as the module takes it; None: zeros."""
     kind = _kind(rnn)
+    if kind is None:
+        raise ValueError(f"no fast loop for {type(rnn).__name__}")
+    B, H = x.shape[0], rnn.hidden_size
+    lstm = kind in ("lstm", "paper_lstm")
+    if hx is None:
+        hx = (x.new_zeros(1, B, H),) * (2 if lstm else 1)
+    elif not lstm:
+        hx = (hx,)
+    h0 = hx[0][0].contiguous()  # (B, H)
     # gi = W x + b_ih for all steps at once: (B, T, G*H)
     gi = F.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0)
     W_hh, b_hh = rnn.weight_hh_l0, rnn.bias_hh_l0
-    if kind == "tanh":
-        return TanhLoop.apply(gi, W_hh, b_hh)
-    if kind == "gru":
-        return GRULoop.apply(gi, W_hh, b_hh)
-    if kind == "paper_gru":
-        return PaperGRULoop.apply(gi, W_hh, b_hh)
-    if kind == "paper_lstm":
-        return PaperLSTMLoop.apply(gi, W_hh, b_hh, rnn.weight_peep_l0)
-    if kind == "lstm":
-        return PaperLSTMLoop.apply(gi, W_hh, b_hh, W_hh.new_zeros(3, W_hh.shape[1]))
-    raise ValueError(f"no fast loop for {type(rnn).__name__}")
+    if lstm:
+        peep = rnn.weight_peep_l0 if kind == "paper_lstm" else W_hh.new_zeros(3, H)
+        hs, c_n = PaperLSTMLoop.apply(gi, h0, hx[1][0].contiguous(), W_hh, b_hh, peep)
+        return hs, (hs[:, -1].unsqueeze(0), c_n.unsqueeze(0))
+    loop = {"tanh": TanhLoop, "gru": GRULoop, "paper_gru": PaperGRULoop}[kind]
+    hs = loop.apply(gi, h0, W_hh, b_hh)
+    return hs, hs[:, -1].unsqueeze(0)

@@ -81,7 +81,8 @@ class RecurrentModel(nn.Module):
 
     ``forward(x)``: x (B, T, 88) inputs -> logits (B, T, 88). Inputs are the frames shifted
     right by one with a silent first frame (``core.train.shift_inputs``), so output step t
-    has read frames 0..t-1 and predicts frame t.
+    has read frames 0..t-1 and predicts frame t. ``unroll(x, state)`` also starts from a
+    given state and returns the last one (truncated backpropagation with carried state).
     """
 
     def __init__(self, spec: ModelSpec):
@@ -91,11 +92,16 @@ class RecurrentModel(nn.Module):
         self.out = nn.Linear(spec.units, N_KEYS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.unroll(x)[0]
+
+    def unroll(self, x: torch.Tensor, state=None):
+        """x (B, T, 88) from ``state`` (None: zeros) -> (logits (B, T, 88), the state after
+        the last step). A state is the layer's: h (1, B, H), or (h, c) for the LSTM."""
         if fast_rnn.supported(self, x):  # training on CPU: numba loops, forward and backward
-            h = fast_rnn.run(self.rnn, x)  # (B, T, H)
+            h, state = fast_rnn.run(self.rnn, x, state)  # (B, T, H)
         else:
-            h, _ = self.rnn(x)       # (B, T, H)
-        return self.out(h)       # (B, T, 88)
+            h, state = self.rnn(x, state)                # (B, T, H)
+        return self.out(h), state                        # (B, T, 88)
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden states h (B, T, H) of the recurrent layer for inputs x (B, T, 88)."""

@@ -129,7 +129,7 @@ def _run_states(model: RecurrentModel, x: torch.Tensor):
     W_hh, b_hh = _np(rnn.weight_hh_l0), _np(rnn.bias_hh_l0)
     gi = (x.numpy() @ _np(rnn.weight_ih_l0).T + _np(rnn.bias_ih_l0))[None]   # (1, T, G*H)
     T, H = gi.shape[1], rnn.hidden_size
-    hs = np.empty((1, T, H), np.float32)
+    hs, h0 = np.empty((1, T, H), np.float32), np.zeros((1, H), np.float32)
     if not fast_rnn.available():
         if arch == "lstm":
             h, c = _lstm_loop_numpy(gi[0] + b_hh, np.ascontiguousarray(W_hh.T), _np(_peepholes(rnn)))
@@ -138,15 +138,15 @@ def _run_states(model: RecurrentModel, x: torch.Tensor):
     Ut = np.ascontiguousarray(W_hh.T)
     if arch == "lstm":
         cs, gates = np.empty_like(hs), np.empty_like(gi)
-        fast_rnn.call("lstm_forward", gi, Ut, b_hh, _np(_peepholes(rnn)), hs, cs, gates)
+        fast_rnn.call("lstm_forward", gi, h0, h0, Ut, b_hh, _np(_peepholes(rnn)), hs, cs, gates)
         return torch.from_numpy(hs[0]), torch.from_numpy(cs[0])
     if arch == "tanh":
-        fast_rnn.call("tanh_forward", gi, Ut, b_hh, hs)
+        fast_rnn.call("tanh_forward", gi, h0, Ut, b_hh, hs)
     elif paper:
         Ut_rz, Ut_n = np.ascontiguousarray(Ut[:, :2 * H]), np.ascontiguousarray(Ut[:, 2 * H:])
-        fast_rnn.call("paper_gru_forward", gi, Ut_rz, Ut_n, b_hh, hs, np.empty_like(gi))
+        fast_rnn.call("paper_gru_forward", gi, h0, Ut_rz, Ut_n, b_hh, hs, np.empty_like(gi))
     else:
-        fast_rnn.call("gru_forward", gi, Ut, b_hh, hs, np.empty_like(gi), np.empty_like(hs))
+        fast_rnn.call("gru_forward", gi, h0, Ut, b_hh, hs, np.empty_like(gi), np.empty_like(hs))
     return torch.from_numpy(hs[0]), None
 
 

@@ -32,7 +32,7 @@ def toy_pieces(n, seed, lengths=(3, 30)):
 def outputs_and_gradients(model, x, weight, fast):
     """h (B, T, H) and the gradients of sum(weight * h) w.r.t. x and every layer parameter."""
     x = x.clone().requires_grad_()
-    h = fast_rnn.run(model.rnn, x) if fast else model.rnn(x)[0]
+    h = fast_rnn.run(model.rnn, x)[0] if fast else model.rnn(x)[0]
     wrt = [x] + list(model.rnn.parameters())
     return h.detach(), torch.autograd.grad((weight * h).sum(), wrt)
 
@@ -57,6 +57,43 @@ def test_outputs_and_gradients_equal_the_reference(arch, variant, dtype, torch_l
     fast = outputs_and_gradients(model, x, weight, fast=True)
     reference = outputs_and_gradients(model, x, weight, fast=False)
     assert_close(fast, reference, dtype, (model, arch, variant, dtype))
+
+
+def states_and_gradients(model, x, state, weight, fast):
+    """h (B, T, H), the last state, and the gradients of sum(weight * h) + sum(last state)
+    w.r.t. x, the initial state and every layer parameter."""
+    x = x.clone().requires_grad_()
+    state = tuple(s.clone().requires_grad_() for s in state)
+    hx = state if len(state) == 2 else state[0]
+    h, last = fast_rnn.run(model.rnn, x, hx) if fast else model.rnn(x, hx)
+    last = last if isinstance(last, tuple) else (last,)
+    loss = (weight * h).sum() + sum(s.sum() for s in last)
+    grads = torch.autograd.grad(loss, [x, *state, *model.rnn.parameters()])
+    return h.detach(), [s.detach() for s in last], grads
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("arch,variant", LAYERS)
+def test_initial_state_is_used_and_differentiated(arch, variant, dtype, torch_lstm_loop):
+    # Carried state: the loops start from h0 (and c0), return the last state like the module,
+    # and give dL/dh0 (dL/dc0) and the gradient through the last cell (LSTM) like autograd.
+    model = build_model(arch, variant, units=7, seed=8).to(dtype)
+    generator = torch.Generator().manual_seed(9)
+    x = (torch.rand(3, 11, 88, generator=generator) < 0.2).to(dtype)
+    state = tuple(torch.randn(1, 3, 7, generator=generator, dtype=dtype)
+                  for _ in range(2 if arch == "lstm" else 1))
+    weight = torch.randn(3, 11, 7, generator=generator, dtype=dtype)
+    h_fast, last_fast, g_fast = states_and_gradients(model, x, state, weight, fast=True)
+    h_ref, last_ref, g_ref = states_and_gradients(model, x, state, weight, fast=False)
+    out_tol, grad_tol = TOLERANCE[dtype]
+    assert (h_fast - h_ref).abs().max().item() <= out_tol
+    assert all((a - b).abs().max().item() <= out_tol for a, b in zip(last_fast, last_ref))
+    names = ["x"] + ["h0", "c0"][:len(state)] + [n for n, _ in model.rnn.named_parameters()]
+    for name, a, b in zip(names, g_fast, g_ref):
+        relative = ((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).item()
+        assert relative <= grad_tol, f"d/d{name} off by {relative:.2g} (relative)"
+    zero = tuple(torch.zeros_like(s) for s in state)
+    assert (states_and_gradients(model, x, zero, weight, fast=True)[0] - h_fast).abs().max() > 1e-3
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -92,14 +129,14 @@ def test_one_hand_checked_tanh_step():
         model.rnn.weight_ih_l0[0, 0] = 1.0
     x = torch.zeros(1, 2, 88)
     x[0, :, 0] = torch.tensor([1.0, 2.0])
-    h = fast_rnn.run(model.rnn, x)[0, :, 0]
+    h = fast_rnn.run(model.rnn, x)[0][0, :, 0]
     h1 = np.tanh(1.0)
     assert h.tolist() == pytest.approx([h1, np.tanh(2.0 + 0.5 * h1)], abs=1e-7)
 
 
 def test_model_dispatches_to_the_loops_only_when_training(monkeypatch):
     calls = []
-    monkeypatch.setattr(fast_rnn, "run", lambda rnn, x: calls.append(1) or rnn(x)[0])
+    monkeypatch.setattr(fast_rnn, "run", lambda rnn, x, hx=None: calls.append(1) or rnn(x, hx))
     x = torch.rand(2, 5, 88)
     for arch, variant in LAYERS:
         model = build_model(arch, variant, units=4)
@@ -132,7 +169,7 @@ def test_environment_variable_turns_the_loops_off(monkeypatch):
 
 
 def test_first_call_seconds_are_reported():
-    fast_rnn.run(build_model("gru", units=3).rnn, torch.rand(1, 2, 88)).sum().backward()
+    fast_rnn.run(build_model("gru", units=3).rnn, torch.rand(1, 2, 88))[0].sum().backward()
     seconds = fast_rnn.first_call_seconds()
     assert {"gru_forward[float32]", "gru_backward[float32]"} <= set(seconds)
     assert all(s >= 0 for s in seconds.values())
@@ -160,8 +197,8 @@ def test_saturated_gates_match_and_nan_propagates(arch, variant):
     model = build_model(arch, variant, units=5, seed=6).double()
     x = torch.randn(2, 6, 88, dtype=torch.float64) * 1000
     with torch.enable_grad():
-        h_fast = fast_rnn.run(model.rnn, x).detach()
+        h_fast = fast_rnn.run(model.rnn, x)[0].detach()
     assert torch.allclose(h_fast, model.rnn(x)[0].detach(), atol=1e-12)
     x[1, 3, 0] = float("nan")
-    h = fast_rnn.run(model.rnn, x).detach()
+    h = fast_rnn.run(model.rnn, x)[0].detach()
     assert torch.isnan(h[1, 3:]).all() and not torch.isnan(h[0]).any() and not torch.isnan(h[1, :3]).any()
