@@ -35,6 +35,8 @@ def _add_settings_args(p: argparse.ArgumentParser) -> None:
                    help="std of weight noise in training passes (paper: 0.075)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--truncate", type=int, default=d.truncate, help="training chunk length (0 = whole pieces)")
+    p.add_argument("--carry-state", action="store_true",
+                   help="each chunk starts from the last state of the chunk before it (default: zeros)")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience, epochs")
     p.add_argument("--seed", type=int, default=d.seed)
@@ -117,9 +119,10 @@ def cmd_reproduce(args) -> None:
     config = with_overrides(ReproduceConfig(protocol=args.protocol), datasets=args.datasets and tuple(args.datasets),
                             archs=args.archs and tuple(args.archs), candidates=args.candidates, seed=args.seed,
                             budget=args.budget, max_epochs=args.max_epochs, patience=args.patience,
-                            batch_size=args.batch_size, truncate=args.truncate, workers=args.workers, out=args.out)
+                            batch_size=args.batch_size, truncate=args.truncate, carry_state=args.carry_state,
+                            workers=args.workers, out=args.out)
     run(config, progress=lambda line: print(line, flush=True))
-    print(f"wrote {config.out}/{config.protocol}/table.md, results.json, results.csv")
+    print(f"wrote {config.out}/{config.name}/table.md, results.json, results.csv")
 
 
 def cmd_datasets(args) -> None:
@@ -181,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 10)")
     p.add_argument("--batch-size", type=int, help="default 8")
     p.add_argument("--truncate", type=int, help="training chunk length (default 200)")
+    p.add_argument("--carry-state", action="store_true", default=None,
+                   help="each chunk starts from the last state of the chunk before it (default: zeros)")
     p.add_argument("--workers", type=int, help="parallel processes (default: all cores)")
     p.add_argument("--out", default="results/reproduce", help="results directory (default results/reproduce)")
     p.set_defaults(func=cmd_reproduce)

@@ -50,6 +50,7 @@ class ReproduceConfig:
     patience: int = 10                            # early stopping, epochs without improvement
     batch_size: int = 8                           # sequences per update
     truncate: int = 200                           # training chunk length (evaluation: whole pieces)
+    carry_state: bool = False                     # chunks start from the last state of the one before
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     out: str = "results/reproduce"
 
@@ -66,11 +67,17 @@ class ReproduceConfig:
         return Settings(dataset=dataset, arch=arch, variant="torch", units=units,
                         budget=self.budget or 20_000, optimizer="rmsprop" if paper else "adam",
                         lr=self.learning_rates()[k], clip=1.0, weight_noise=0.075 if paper else 0.0,
-                        batch_size=self.batch_size, truncate=self.truncate, epochs=self.max_epochs,
+                        batch_size=self.batch_size, truncate=self.truncate,
+                        carry_state=self.carry_state, epochs=self.max_epochs,
                         patience=self.patience, seed=self.seed + k)
 
+    @property
+    def name(self) -> str:
+        """The protocol, marked when the state is carried: its runs and tables sit apart."""
+        return self.protocol + ("-carry" if self.carry_state else "")
+
     def run_path(self, dataset: str, arch: str, k: int) -> Path:
-        return Path(self.out) / "runs" / self.protocol / dataset / f"{arch}-k{k}.json"
+        return Path(self.out) / "runs" / self.name / dataset / f"{arch}-k{k}.json"
 
     def jobs(self) -> list[tuple[str, str, int]]:
         return [(d, a, k) for d in self.datasets for a in self.archs for k in range(self.candidates)]
@@ -152,7 +159,7 @@ def best_runs(runs: list[dict]) -> dict:
 def summarise(config: ReproduceConfig) -> list[dict]:
     """Write results.json, results.csv (every run) and table.md (Table 2 style)."""
     runs = load_runs(config)
-    out = Path(config.out) / config.protocol
+    out = Path(config.out) / config.name
     out.mkdir(parents=True, exist_ok=True)
     columns = ["protocol", "dataset", "arch", "candidate", "units", "n_params", "epochs", "updates",
                "wall_seconds", "train_nll", "valid_nll", "test_nll", "test_accuracy"]

@@ -3,6 +3,10 @@
 Objective: NLL per time step = binary cross-entropy summed over the 88 keys, averaged over
 the real (unpadded) steps. Inputs are the frames shifted right behind a silent frame
 (``core.trace.shift_inputs``), so every frame of a piece is predicted.
+
+Long pieces train in chunks of ``truncate`` steps (truncated backpropagation through time).
+Each chunk starts from a zero state, or, with ``carry_state``, from the last state of the
+chunk before it in the same piece (detached: gradients stop at the chunk's start).
 """
 import copy
 import math
@@ -32,6 +36,7 @@ class Settings:
     weight_noise: float = 0.0     # std of Gaussian noise on the weights in training passes (paper: 0.075)
     batch_size: int = 8           # sequences (or chunks) per update
     truncate: int = 200           # training chunks of at most this many steps (0 = whole pieces)
+    carry_state: bool = False     # a chunk starts from the last state of the chunk before it (else zeros)
     epochs: int = 20              # passes over the training split
     patience: int = 5             # early stopping: epochs without a better validation NLL
     seed: int = 0                 # model init, batch order and weight noise
@@ -51,6 +56,7 @@ class Settings:
              "batch_size and patience must be >= 1, epochs >= 0"),
             (self.units >= 0 and self.budget >= 1 and self.truncate >= 0,
              "units and truncate must be >= 0, budget >= 1"),
+            (isinstance(self.carry_state, bool), "carry_state must be True or False"),
         ]
         for ok, message in checks:
             if not ok:
@@ -71,10 +77,12 @@ class Settings:
 
 @dataclass
 class Batch:
-    """x, y: (B, T, 88) inputs and targets; mask: (B, T), 1 on real steps."""
+    """x, y: (B, T, 88) inputs and targets; mask: (B, T), 1 on real steps. ``carried``: row b
+    continues row b of the batch before it, from that batch's last state (B no larger)."""
     x: torch.Tensor
     y: torch.Tensor
     mask: torch.Tensor
+    carried: bool = False
 
     @property
     def n_steps(self) -> int:
@@ -96,31 +104,58 @@ def chunk(seqs: list[np.ndarray], length: int) -> list[tuple[np.ndarray, np.ndar
     return pairs
 
 
-def collate(pairs, device="cpu") -> Batch:
+def collate(pairs, device="cpu", carried=False) -> Batch:
     """Pad pairs to the longest and mask the padding."""
     T = max(len(y) for _, y in pairs)
     B = len(pairs)
     x, y, mask = np.zeros((B, T, 88), np.float32), np.zeros((B, T, 88), np.float32), np.zeros((B, T), np.float32)
     for b, (xs, ys) in enumerate(pairs):
         x[b, :len(xs)], y[b, :len(ys)], mask[b, :len(ys)] = xs, ys, 1
-    return Batch(*(torch.from_numpy(a).to(device) for a in (x, y, mask)))
+    return Batch(*(torch.from_numpy(a).to(device) for a in (x, y, mask)), carried)
 
 
-def make_batches(seqs, batch_size: int, truncate: int, seed: int, epoch: int, device="cpu") -> list[Batch]:
-    """One epoch's batches: chunks sorted by length into batches (little padding), then
-    the batch order shuffled with a generator seeded by (seed, epoch), so every model
-    trained with the same settings sees the same batches in the same order."""
-    pairs = chunk(seqs, truncate)
+def length_groups(pairs, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Indices of ``pairs`` sorted by length into groups of ``batch_size`` (little padding),
+    the group order shuffled with a generator seeded by (seed, epoch)."""
     order = sorted(range(len(pairs)), key=lambda k: len(pairs[k][1]))
     groups = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    rng = np.random.default_rng([seed, epoch])
-    rng.shuffle(groups)
-    return [collate([pairs[k] for k in g], device) for g in groups]
+    np.random.default_rng([seed, epoch]).shuffle(groups)
+    return groups
+
+
+def make_batches(seqs, batch_size: int, truncate: int, seed: int, epoch: int, device="cpu",
+                 carry: bool = False) -> list[Batch]:
+    """One epoch's batches, the same for every model trained with the same settings.
+
+    carry off: chunks of ``truncate`` steps, grouped by length (``length_groups``).
+    carry on: whole pieces grouped by length, each group walked through time in windows of
+    ``truncate`` steps, one batch per window, in order; rows longest piece first, so the
+    pieces still running are the first rows of the next window (ended ones drop out), and
+    every window after a group's first is ``carried``.
+    """
+    pairs = chunk(seqs, 0 if carry else truncate)
+    groups = length_groups(pairs, batch_size, seed, epoch)
+    if not carry:
+        return [collate([pairs[k] for k in g], device) for g in groups]
+    batches = []
+    for g in groups:
+        rows = sorted((pairs[k] for k in g), key=lambda p: -len(p[1]))
+        longest = len(rows[0][1])
+        step = truncate or longest
+        for s in range(0, longest, step):
+            window = [(x[s:s + step], y[s:s + step]) for x, y in rows if len(y) > s]
+            batches.append(collate(window, device, carried=s > 0))
+    return batches
 
 
 def batch_nll(model, batch: Batch) -> torch.Tensor:
-    """Mean NLL per real time step of a batch (a scalar tensor)."""
-    nll = step_nll(model(batch.x), batch.y)       # (B, T)
+    """Mean NLL per real time step of a batch (a scalar tensor), from a zero state."""
+    return masked_nll(model(batch.x), batch)
+
+
+def masked_nll(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """Mean NLL per real time step of logits (B, T, 88) for a batch's targets."""
+    nll = step_nll(logits, batch.y)               # (B, T)
     return (nll * batch.mask).sum() / batch.mask.sum()
 
 
@@ -163,6 +198,11 @@ class StepResult:
     message: str = ""
 
 
+def _map_state(fn, state):
+    # a recurrent layer's state is h, or (h, c) for the LSTM
+    return tuple(map(fn, state)) if isinstance(state, tuple) else fn(state)
+
+
 class Trainer:
     """One model, its optimizer and its history; ``step`` does exactly one update."""
 
@@ -176,6 +216,7 @@ class Trainer:
         self.noise_gen = torch.Generator().manual_seed(settings.seed + 1)
         self.updates, self.seconds, self.divergences = 0, 0.0, 0
         self._last_good = self._snapshot()
+        self._state = None   # the last batch's last state, detached: where a carried batch starts
 
     def _snapshot(self):
         """Copies of the weights and the optimizer's per-weight state (cheap at ~20k weights)."""
@@ -210,14 +251,28 @@ class Trainer:
         for p, s in state.items():
             self.optimizer.state[p] = {k: v.clone() if torch.is_tensor(v) else v for k, v in s.items()}
 
+    def _start_state(self, batch: Batch):
+        """Zeros (None), or for a carried batch the first B rows of the last batch's last state."""
+        if not batch.carried or self._state is None:
+            return None
+        B, held = batch.x.shape[0], _map_state(lambda s: s.shape[1], self._state)
+        held = held[0] if isinstance(held, tuple) else held
+        if B > held:
+            raise ValueError(f"a carried batch of {B} rows follows a batch of {held}")
+        return _map_state(lambda s: s[:, :B], self._state)   # (1, B, H), or (h, c) of those
+
     def step(self, batch: Batch) -> StepResult:
         """One update: forward (at noisy weights if weight noise is on), backward, clip, step.
-        A non-finite loss, gradient or weight restores the last good weights and optimizer."""
+        A carried batch starts from the last state of the batch before it (``Batch.carried``).
+        A non-finite loss, gradient or weight restores the last good weights and optimizer,
+        and the next carried batch starts from zeros."""
         t0 = time.perf_counter()
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         clean = self._add_weight_noise()
-        loss = batch_nll(self.model, batch)
+        logits, state = self.model.unroll(batch.x, self._start_state(batch))
+        self._state = _map_state(torch.Tensor.detach, state)  # gradients stop at the next start
+        loss = masked_nll(logits, batch)
         loss.backward()
         if clean is not None:  # gradients were taken at the noisy weights; update the clean ones
             with torch.no_grad():
@@ -242,6 +297,7 @@ class Trainer:
         if not ok:
             self._restore(self._last_good)
             self.divergences += 1
+            self._state = None
             return StepResult(loss_value, grad_norm, seconds, batch.n_steps, True,
                               f"training diverged (loss {loss_value:.4g}, gradient norm {grad_norm:.4g}) "
                               f"at update {self.updates + 1}; the last good weights were restored. "
@@ -266,6 +322,8 @@ class Trainer:
 def fit(trainer: Trainer, train: list, valid: list, progress=None) -> list[dict]:
     """Train for ``settings.epochs`` epochs with early stopping on validation NLL.
 
+    Batches come from ``make_batches`` (chunks of ``settings.truncate`` steps; with
+    ``settings.carry_state``, windows that carry the state through each piece).
     Returns the history, one dict per epoch: ``epoch``, ``updates``, ``seconds`` (training
     wall time so far), ``train_nll`` (mean batch loss over the epoch, at the training
     weights), ``valid_nll``, ``valid_accuracy`` and ``padding`` (the share of the epoch's
@@ -276,7 +334,9 @@ def fit(trainer: Trainer, train: list, valid: list, progress=None) -> list[dict]
     history, best, best_state, stale = [], math.inf, None, 0
     for epoch in range(1, s.epochs + 1):
         total, steps, slots = 0.0, 0, 0
-        for batch in make_batches(train, s.batch_size, s.truncate, s.seed, epoch, trainer.device):
+        batches = make_batches(train, s.batch_size, s.truncate, s.seed, epoch, trainer.device,
+                               carry=s.carry_state)
+        for batch in batches:
             slots += batch.mask.numel()          # padded (B, T): what the recurrence computes
             result = trainer.step(batch)
             if not result.diverged:
