@@ -48,6 +48,13 @@ def is_hidden(name: str) -> bool:
     return name in h or ("*" in h and "!" + name not in h)
 
 
+def labels(prefix: str, options) -> dict:
+    """Each option's text ``<prefix>.<option>``, for a choice widget's ``format_func``
+    (``labels(...).get``). Looked up now, in this run's language: Streamlit (and AppTest) may
+    call a format function later, outside the run that knows the page's URL."""
+    return {o: t(f"{prefix}.{o}") for o in options}
+
+
 def url_value(name: str, default):
     """The URL's value for a hidden control, as the type of ``default`` (bad values: default)."""
     raw = st.query_params.get(name)
@@ -92,7 +99,7 @@ def lab_weights(key: str) -> dict | None:
 def choose_models(prefix: str) -> tuple[dict, tuple, str, str]:
     """Pick the models -> (arch -> model, a key naming them, their dataset name, a label)."""
     source = control("source", st.radio, "shipped", t("tools.models.label"), options=list(SOURCES),
-                     format_func=lambda s: t(f"tools.models.sources.{s}"), horizontal=True,
+                     format_func=labels("tools.models.sources", SOURCES).get, horizontal=True,
                      key=f"{prefix}_source")
     if source == "lab":
         weights = lab_weights(f"{prefix}_take")
@@ -110,8 +117,8 @@ def choose_models(prefix: str) -> tuple[dict, tuple, str, str]:
         # Sets whose pieces load here come first, so an offline classroom opens on one that works.
         names = sorted(sets, key=lambda k: k[0] not in ready)
         choice = control("set", st.selectbox, names[0], t("tools.models.set"), options=names,
-                         format_func=lambda k: t("tools.models.set_option", dataset=dataset_title(k[0]),
-                                                 variant=variant_name(k[1])),
+                         format_func={k: t("tools.models.set_option", dataset=dataset_title(k[0]),
+                                           variant=variant_name(k[1])) for k in names}.get,
                          key=f"{prefix}_set")
         models = up.shipped_models(sets[choice]["names"])
     except CheckpointError as e:
@@ -156,8 +163,8 @@ def choose_piece(dataset: str, prefix: str) -> tuple[str, int, object]:
     sources = piece_sources(dataset)
     with cols[0]:
         name = control("data", st.selectbox, sources[0], t("tools.pieces.source"), options=sources,
-                       format_func=lambda n: t("tools.pieces.lag", name=dataset_title(n))
-                       if n == LONG_MEMORY else dataset_title(n), key=f"{prefix}_data")
+                       format_func={n: t("tools.pieces.lag", name=dataset_title(n)) if n == LONG_MEMORY
+                                    else dataset_title(n) for n in sources}.get, key=f"{prefix}_data")
     try:
         pieces = cached_dataset(name).splits["valid"]
     except DataError as e:

@@ -101,7 +101,7 @@ if "lesson_started" not in st.session_state:
         st.rerun()
     st.info(t("lesson.press_start"))
     st.stop()
-step = tm.control("step", st.radio, "all", t("lesson.step"), options=["all", *STEPS],
-                  format_func=lambda s: t("lesson.all_steps") if s == "all" else t(f"lesson.steps.{s}.title"),
-                  horizontal=True, key="lesson_step")
+step_names = {"all": t("lesson.all_steps"), **{s: t(f"lesson.steps.{s}.title") for s in STEPS}}
+step = tm.control("step", st.radio, "all", t("lesson.step"), options=list(step_names),
+                  format_func=step_names.get, horizontal=True, key="lesson_step")
 lesson_body(step)

@@ -51,7 +51,7 @@ def saturation_tool(models, model_key, piece_key, roll) -> None:
     cols = st.columns(3)
     with cols[0]:
         over = tm.control("over", st.radio, "split", tx("tools.saturation.over"), options=["split", "piece"],
-                          format_func=lambda o: tx(f"tools.saturation.{o}"), horizontal=True,
+                          format_func=tm.labels("tools.saturation", ["split", "piece"]).get, horizontal=True,
                           essential=False, key="sat_over")
     with cols[1]:
         low = tm.control("low", st.slider, 0.1, tx("tools.saturation.low"), 0.01, 0.5, 0.1, 0.01,
@@ -108,7 +108,7 @@ def memory_tool(models, model_key, piece_key, roll) -> None:
 def clamp_choice(arch: str, units: int) -> Clamp:
     options = [(g, v) for (a, g, v) in CLAMP_MEANINGS if a == arch]
     choice = tm.control("clamp", st.selectbox, options[0], tx("tools.interventions.clamp"), options=options,
-                        format_func=lambda o: tx(f"tools.clamps.{arch}.{o[0]}{o[1]:g}"),
+                        format_func={o: tx(f"tools.clamps.{arch}.{o[0]}{o[1]:g}") for o in options}.get,
                         key=f"int_clamp_{arch}")
     if tm.is_hidden("clamp") and "gate" in st.query_params:
         wanted = (st.query_params["gate"], tm.url_value("value", 1.0))
@@ -200,7 +200,7 @@ if only in TOOLS:
     st.subheader(tx(f"tools.names.{only}"))
     TOOL_FUNCS[only]()
 elif projector():   # one tool at a time, chosen like a tab but only it computed
-    name = st.radio(tx("tools.tool"), TOOLS, format_func=lambda n: tx(f"tools.names.{n}"),
+    name = st.radio(tx("tools.tool"), TOOLS, format_func=tm.labels("tools.names", TOOLS).get,
                     horizontal=True, key="tools_tool", label_visibility="collapsed")
     TOOL_FUNCS[name]()
 else:
