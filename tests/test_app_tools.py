@@ -100,3 +100,30 @@ def test_teacher_mode_shows_one_tool_without_its_controls(lab):
     np.testing.assert_allclose(decode(spec["data"][1]["y"]), result["clamped"], rtol=1e-5)
     shown = open_tools(lab, teacher="1", show="clamp", tool="interventions", source="lab")
     assert len(shown.selectbox) == 1 and not shown.radio
+
+
+def test_korean_page_speaks_korean(lab):
+    at = open_tools(lab, lang="ko")   # clicks the Korean source option: labels fixed per run
+    assert at.title[0].value == "게이트 도구"
+    assert [tab.label for tab in at.tabs] == ["게이트 포화", "게이트 개입", "기억 길이", "수식 단계별 보기"]
+    assert any("tanh RNN 1회" in c.value and "업데이트 후의 실험실 모델" in c.value for c in at.caption)
+    assert "f = 1: 절대 잊지 않음 (셀은 누적만 함)" in at.selectbox(key="int_clamp_lstm").options
+    assert any(m.label == "모든 유닛에 f = 1일 때 시간 단계당 평균 NLL" for m in at.metric)
+    assert any("유닛 0, 시간 단계 0" in m.value and "이전 은닉 상태" in m.value for m in at.markdown)
+    assert at.radio(key="tools_source").options == ["사전 학습된 모델 (GateLab 제공)", "이 세션에서 학습 (실험실 페이지)"]
+    assert at.radio(key="sat_over").options == ["검증 데이터 전체", "이 곡"]
+    at.radio(key="sat_over").set_value("piece").run()
+    assert not at.exception
+
+
+def test_projector_shows_one_tool_with_its_essential_controls(lab):
+    at = open_tools(lab, projector="1")
+    assert not at.tabs and not any("Each dot is one unit" in c.value for c in at.caption)
+    (spec,) = specs(at)                                    # the saturation scatter only
+    assert named(spec, "LSTM f") and not at.slider        # thresholds: their defaults
+    assert "sat_over" not in [r.key for r in at.radio]
+    at.radio(key="tools_tool").set_value("interventions").run()
+    assert at.selectbox(key="int_clamp_lstm") and not at.multiselect
+    assert any("LSTM, f = 1 for all units" in title(s) for s in specs(at))
+    at.radio(key="tools_tool").set_value("memory").run()
+    assert [s.key for s in at.slider] == ["mem_t_('chorales', 0)"]   # K and the average: defaults

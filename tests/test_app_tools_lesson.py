@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app import text
 from app.upload import lab_models
 from core.data import load_dataset
 from core.teaching import answer_nll, lesson_settings
@@ -25,9 +26,9 @@ def open_lesson(**params) -> AppTest:
     return at
 
 
-def wait_for_answers(at: AppTest, timeout: float = 60) -> AppTest:
+def wait_for_answers(at: AppTest, timeout: float = 60, label: str = "NLL at the answer") -> AppTest:
     deadline = time.monotonic() + timeout
-    while not any("NLL at the answer" in m.label for m in at.metric):
+    while not any(label in m.label for m in at.metric):
         assert time.monotonic() < deadline, [i.value for i in at.info]
         time.sleep(0.5)
         at.run()
@@ -69,3 +70,21 @@ def test_a_teacher_link_starts_at_once_without_the_step_choice(closing):
     closing.append(at)
     assert at.session_state["lab_client"].settings == lesson_settings().to_dict()
     assert not at.radio and "lesson_started" in at.session_state
+
+
+def test_korean_projector_lesson_shows_headlines_charts_and_the_result(closing):
+    at = open_lesson(lang="ko", projector="1")
+    closing.append(at)
+    assert at.title[0].value == "수업: 게이트는 왜 기억하는가"
+    assert not at.caption                                    # the introduction: left out
+    assert at.button(key="lesson_start").label == "수업 시작" and "수업 시작" in at.info[0].value
+    at.button(key="lesson_start").click().run()
+    wait_for_answers(at, label="응답에서의 NLL")
+    assert {m.label for m in at.metric} == {f"{n}: 응답에서의 NLL" for n in ("tanh RNN", "GRU", "LSTM")}
+    assert [h.value for h in at.subheader] == ["1 · 손실", "2 · 값을 붙잡는 게이트", "3 · 누가 부름을 기억하는가"]
+    shown = [m.value for m in at.markdown]
+    for step in ("loss", "gates", "memory"):
+        assert text.get("ko", f"lesson.steps.{step}.headline") in shown
+        assert text.get("ko", f"lesson.steps.{step}.text") not in shown
+    assert len(at.get("plotly_chart")) == 2                  # the loss and the gates
+    assert any("부름" in c.value for c in at.caption)          # where the call and the answer are
