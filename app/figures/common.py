@@ -49,7 +49,7 @@ PAPER = {"paper_bgcolor": "#ffffff", "plot_bgcolor": "#E5ECF6", "font": {"color"
 
 
 def model_name(arch: str, lang: str = "en") -> str:
-    """"gru" -> "GRU" (``common.models``); an unknown name is shown as it is."""
+    """A model's name, e.g. ``gru`` -> "GRU" (``common.models``); an unknown one as it is."""
     return text.table(lang, "common.models").get(arch, arch)
 
 
