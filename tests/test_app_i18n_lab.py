@@ -1,0 +1,121 @@
+"""The Lab in Korean, on a projector and in teacher mode (AppTest), and the text it builds keys
+for at run time (which tests/test_text.py cannot see)."""
+import json
+import re
+
+from streamlit.testing.v1 import AppTest
+
+from app import text
+from app.equations import READOUT, equations, note
+from app.guide import full_guide, short_guide
+from core.lab import dataset_choices
+from core.models import ARCHS, VARIANTS
+from core.train import OPTIMIZERS
+from test_app import new_app, ready, run_until
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+APP = "../app/streamlit_app.py"
+SMALL = {"archs": "lstm", "budget": "2000"}  # one small model: a quick worker
+
+
+def test_every_key_built_at_run_time_exists_in_both_languages():
+    from app import controls, views
+    keys = ([f"lab.labels.{n}" for n in controls.NUMBERS] + [f"lab.help.{n}" for n in controls.HELP]
+            + [f"lab.variants.{v}" for v in VARIANTS] + [f"lab.optimizers.{o}" for o in OPTIMIZERS]
+            + [f"lab.datasets.{d}" for d in [*dataset_choices(), controls.UPLOAD]]
+            + [f"lab.loss.axes.{x}" for x in views.LOSS_X]
+            + [f"lab.views.{v}" for v in views.VIEW_TEXT.values()] + list(views.WARNINGS))
+    for lang in text.LANGS:
+        assert [k for k in keys if k not in text.catalog(lang)] == [], lang
+
+
+def test_core_warnings_reworded_in_english_are_core_sentences():
+    """The patterns match core's sentences, and the English templates give them back."""
+    from app.views import WARNINGS
+    samples = {
+        "lab.warnings.diverged": "LSTM: training diverged (loss nan, gradient norm inf) at update 3; "
+                                 "the last good weights were restored. Try a smaller learning rate than 1e+38.",
+        "lab.warnings.too_high": "GRU: validation NLL 41.2 is far above its start (12.3): the learning "
+                                 "rate 2 is probably too large.",
+    }
+    for key, sentence in samples.items():
+        found = WARNINGS[key].fullmatch(sentence)
+        assert found and text.get("en", key, **found.groupdict()) == sentence
+        assert HANGUL.search(text.get("ko", key, **found.groupdict()))
+
+
+def test_equations_are_maths_and_their_words_are_text():
+    for arch in ARCHS:
+        for variant in VARIANTS:
+            assert not any(r"\text" in line for line in equations(arch, variant))
+            assert note(arch, variant) == text.get("en", "equations.notes." + (
+                "tanh" if arch == "tanh" else f"{arch}.{variant}"))
+            assert HANGUL.search(note(arch, variant, "ko"))
+    assert not any(r"\text" in line for line in READOUT)
+    assert "망각 게이트" in short_guide("ko") and "Fair comparisons" in full_guide("en")
+    assert full_guide("ko").startswith(short_guide("ko")) and "공정한 비교" in full_guide("ko")
+
+
+def test_the_lab_speaks_korean_and_rewords_core_warnings():
+    at = run_until(new_app(lang="ko", lr="1e38", clip="0", variant="nope", eval_every="0", **SMALL),
+                   ready, what="the models")
+    try:
+        assert at.title[0].value == "GateLab: 실험실"
+        assert [w.value for w in at.sidebar.warning] == [
+            "URL 매개변수 variant=nope을(를) 무시합니다. 다음 중에서 고르세요: torch, paper.",
+            "URL 매개변수 eval_every=0은(는) 올바른 값이 아니어서 무시하고 기본값을 사용합니다."]
+        assert [at.button(key=k).label for k in ("play", "pause", "step", "reset")] == \
+            ["재생", "일시정지", "한 단계", "초기화"]
+        assert at.sidebar.header[0].value == "설정"
+        assert at.number_input(key="setting_lr").label == "학습률"
+        assert at.metric[0].label == "LSTM: 검증 NLL (nats/시간 단계)"
+        assert any(c.value.startswith("업데이트 0회 · ") for c in at.caption)
+        assert {e.label for e in at.expander} == {"여기서 학습하는 각 유닛의 수식", "읽는 법 (선생님용)"}
+        assert at.radio(key="view").format_func("Cell states") == "셀 상태"
+        at.button(key="step").click().run()
+        warnings = [w.value for w in at.warning]
+        assert any("발산했습니다" in w for w in warnings), warnings
+        assert not at.exception
+    finally:
+        at.session_state["lab_client"].close()
+
+
+def test_a_projector_shows_the_transport_metrics_loss_and_gates_only():
+    at = run_until(new_app(projector="1", **SMALL), ready, what="the models")
+    try:
+        run_until(at, lambda a: len(a.get("plotly_chart")) >= 2, what="the gates")
+        titles = [c["layout"].get("yaxis", {}).get("title", {}).get("text", "")
+                  for c in (json.loads(p.proto.spec) for p in at.get("plotly_chart"))]
+        assert len(titles) == 2 and titles[0].startswith("NLL")  # loss chart, then the gates
+        names = {t["name"] for p in at.get("plotly_chart") for t in json.loads(p.proto.spec)["data"]
+                 if "name" in t}
+        assert {"LSTM i", "LSTM f", "LSTM o"} <= names and "LSTM c̃" not in names
+        assert len(at.metric) == 2 and at.button(key="play") and at.button(key="step")
+        assert not at.expander and not at.get("download_button") and not at.caption.values[:1] == [
+            text.get("en", "lab.caption")]
+        assert "view" not in [r.key for r in at.radio]
+        assert not at.exception
+    finally:
+        at.session_state["lab_client"].close()
+
+
+def test_teacher_mode_keeps_the_urls_settings_and_hides_their_widgets():
+    at = run_until(new_app(teacher="1", lr="0.01", seed="4", **SMALL), ready, what="the models")
+    try:
+        assert not at.sidebar.number_input and not at.sidebar.selectbox and not at.sidebar.radio
+        assert [c.value for c in at.sidebar.caption] == [text.get("en", "lab.settings.teacher_note")]
+        assert at.query_params["lr"] == "0.01" and at.query_params["seed"] == "4"
+        assert at.query_params["archs"] == "lstm" and len(at.metric) == 2
+        assert not at.exception
+    finally:
+        at.session_state["lab_client"].close()
+
+
+def test_the_guide_page_speaks_korean():
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["lang"] = "ko"
+    at.switch_page("screens/guide.py").run()
+    assert not at.exception and at.title[0].value == "GateLab 읽는 법"
+    assert "네 번의 클릭으로 하는 수업" in at.markdown[0].value
+    if "lab_client" in at.session_state:
+        at.session_state["lab_client"].close()
