@@ -109,6 +109,7 @@ def test_korean_page_speaks_korean(lab):
     assert any("tanh RNN 1회" in c.value and "업데이트 후의 실험실 모델" in c.value for c in at.caption)
     assert "f = 1: 절대 잊지 않음 (셀은 누적만 함)" in at.selectbox(key="int_clamp_lstm").options
     assert any(m.label == "모든 유닛에 f = 1일 때 시간 단계당 평균 NLL" for m in at.metric)
+    assert any(title(s).startswith("LSTM, 모든 유닛에 f = 1: ") for s in specs(at))   # the chart too
     assert any("유닛 0, 시간 단계 0" in m.value and "이전 은닉 상태" in m.value for m in at.markdown)
     assert at.radio(key="tools_source").options == ["사전 학습된 모델 (GateLab 제공)", "이 세션에서 학습 (실험실 페이지)"]
     assert at.radio(key="sat_over").options == ["검증 데이터 전체", "이 곡"]

@@ -13,7 +13,7 @@ from app import teaching as tm  # noqa: E402
 from app import upload as up  # noqa: E402
 from app.figures import gates_figure, loss_figure, panels_for  # noqa: E402
 from app.figures.common import model_name  # noqa: E402
-from app.i18n import t  # noqa: E402
+from app.i18n import lang, t  # noqa: E402
 from core.teaching import (LESSON_MARGIN, answer_nll, answer_step, lesson_point,  # noqa: E402
                            lesson_settings)
 from core.trace import trace  # noqa: E402
@@ -55,7 +55,7 @@ def show_memory(models: dict, pieces: list) -> None:
 def show_gates(models: dict, roll) -> None:
     traces = {a: trace(m, roll) for a, m in models.items() if a != "tanh"}
     panels = {a: {g: tr[g] for g in panels_for(a)} for a, tr in traces.items()}
-    display.chart(gates_figure(panels, roll, 0), key="lesson_gates")
+    display.chart(gates_figure(panels, roll, 0, lang=lang()), key="lesson_gates")
     answer = answer_step(roll)
     st.caption(t("lesson.sequence", call=answer - 30, answer=answer))
 
@@ -80,7 +80,7 @@ def lesson_body(step: str) -> None:
                 st.subheader(t(f"lesson.steps.{name}.title"))
             st.markdown(t(f"lesson.steps.{name}.{'headline' if display.projector() else 'text'}"))
             if name == "loss":
-                display.chart(loss_figure(snap["loss"]), key="lesson_loss")
+                display.chart(loss_figure(snap["loss"], lang=lang()), key="lesson_loss")
             elif name == "gates":
                 show_gates(models, pieces[0])
             else:

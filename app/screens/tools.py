@@ -10,7 +10,7 @@ from app.figures.common import model_name
 from app.figures.intervention import intervention_figure
 from app.figures.memory import memory_figure
 from app.figures.saturation import saturation_figure
-from app.i18n import t as tx   # t is a time step here
+from app.i18n import lang, t as tx   # t is a time step here
 from app.stepper import input_keys, stepper_lines
 from core.teaching import SATURATION_GATES, answer_step, memory_curve, memory_gradients, model_saturation
 from core.teaching_cells import CLAMP_MEANINGS, Clamp, intervention, step_numbers
@@ -73,7 +73,7 @@ def saturation_tool(models, model_key, piece_key, roll) -> None:
                 model_key = ("lab", *(w["updates"] for w in weights.values()))
         points = saturation_points(models, model_key, over, piece_key, roll, low, high)
         history = remember(points, model_key) if model_key[0] == "lab" else []
-        chart(saturation_figure(points, history, low, high), "sat_chart")
+        chart(saturation_figure(points, history, low, high, lang=lang()), "sat_chart")
         if history and not projector():
             st.caption(tx("tools.saturation.history", n=len(history),
                           updates=", ".join(map(str, model_key[1:]))))
@@ -100,7 +100,7 @@ def memory_tool(models, model_key, piece_key, roll) -> None:
     curves = tm.memo("memory", (model_key, piece_key, K, average),
                      lambda: {a: memory_curve(m, roll, K, n_steps=8) for a, m in models.items()}
                      if average else None)
-    chart(memory_figure(at_t, curves, t), "mem_chart")
+    chart(memory_figure(at_t, curves, t, lang=lang()), "mem_chart")
     if answer is not None and not projector():
         st.caption(tx("tools.memory.answer", step=answer))
 
@@ -133,7 +133,7 @@ def intervention_tool(models, model_key, piece_key, roll) -> None:
     who = tx("tools.interventions.all_units") if clamp.units is None else \
         tx("tools.interventions.some_units", units=", ".join(map(str, clamp.units)))
     label = tx("tools.interventions.label", gate=clamp.gate, value=f"{clamp.value:g}", who=who)
-    chart(intervention_figure(arch, result["base"], result["clamped"], label), "int_chart")
+    chart(intervention_figure(arch, result["base"], result["clamped"], label, lang=lang()), "int_chart")
     base, clamped = result["base"].mean(), result["clamped"].mean()
     st.metric(tx("tools.interventions.metric", label=label), tx("tools.nats", value=f"{clamped:.3f}"),
               f"{clamped - base:+.3f}", delta_color="inverse")
