@@ -153,7 +153,12 @@ def uploaded_dataset():
             return None, ""
         try:
             dataset = dataset_from_midi([(f.name, f.getvalue()) for f in files])
-        except (DataError, MidiError) as e:
+        except MidiError as e:  # core's message (English) names the file: shown as the detail
+            reasons = table("lab.upload.reasons")
+            st.error(t("lab.upload.error", reason=reasons.get(e.kind, reasons["other"])))
+            st.caption(t("lab.upload.detail", detail=e))
+            return None, ""
+        except DataError as e:
             st.error(str(e))
             return None, ""
         return dataset, "|".join(f"{f.name}:{f.size}" for f in files)

@@ -16,6 +16,8 @@ from test_app import new_app, ready, run_until
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 APP = "../app/streamlit_app.py"
 SMALL = {"archs": "lstm", "budget": "2000"}  # one small model: a quick worker
+MIDI_ERRORS = ("not_midi", "truncated", "corrupt", "empty", "no_notes", "drums_only", "out_of_range",
+               "too_large", "too_long", "other")  # core.midi.MidiError kinds, and the fallback
 
 
 def test_every_key_built_at_run_time_exists_in_both_languages():
@@ -24,7 +26,8 @@ def test_every_key_built_at_run_time_exists_in_both_languages():
             + [f"lab.variants.{v}" for v in VARIANTS] + [f"lab.optimizers.{o}" for o in OPTIMIZERS]
             + [f"lab.datasets.{d}" for d in [*dataset_choices(), controls.UPLOAD]]
             + [f"lab.loss.axes.{x}" for x in views.LOSS_X]
-            + [f"lab.views.{v}" for v in views.VIEW_TEXT.values()] + list(views.WARNINGS))
+            + [f"lab.views.{v}" for v in views.VIEW_TEXT.values()] + list(views.WARNINGS)
+            + [f"lab.upload.reasons.{kind}" for kind in MIDI_ERRORS])
     for lang in text.LANGS:
         assert [k for k in keys if k not in text.catalog(lang)] == [], lang
 
