@@ -5,7 +5,6 @@ Both fragments only ask the session's worker for a snapshot and draw it; the wor
 in its own process, so a refresh costs the server a message and a figure (tens of ms).
 """
 import os
-import re
 import sys
 import time
 
@@ -21,17 +20,8 @@ SLOW_S = 2.5   # gates / states / prediction, while training
 VIEWS = ("Gates", "Cell states", "Prediction")
 VIEW_TEXT = dict(zip(VIEWS, ("gates", "states", "prediction")))  # their names: lab.views.<name>
 LOSS_X = ("updates", "seconds")  # loss chart x axes (lab.loss.axes.<x>)
-# core's warnings (core.train.Trainer.step, core.lab.Lab.warnings), worded in English there:
-# text key -> the pattern of core's sentence. One that matches none is shown as it is.
-WARNINGS = {
-    "lab.warnings.diverged": re.compile(
-        r"(?P<model>.+?): training diverged \(loss (?P<loss>\S+), gradient norm (?P<norm>\S+)\) "
-        r"at update (?P<update>\d+); the last good weights were restored\. "
-        r"Try a smaller learning rate than (?P<lr>\S+)\."),
-    "lab.warnings.too_high": re.compile(
-        r"(?P<model>.+?): validation NLL (?P<last>\S+) is far above its start \((?P<first>\S+)\): "
-        r"the learning rate (?P<lr>\S+) is probably too large\."),
-}
+# core.lab.Lab.warnings() kinds; each is worded here from its numbers (lab.warnings.<kind>)
+WARNINGS = ("diverged", "too_high")
 PROFILE = bool(os.environ.get("GATELAB_PROFILE"))  # fragment timings on stderr (benchmarks)
 
 
@@ -126,13 +116,12 @@ def _draw_numbers(snap: dict | None, now: dict) -> None:
     _loss_chart(snap["loss"])
 
 
-def _warning(message: str) -> str:
-    """One of core's warnings in the page's language."""
-    for key, pattern in WARNINGS.items():
-        found = pattern.fullmatch(message)
-        if found:
-            return t(key, **found.groupdict())
-    return message
+def _warning(warning: dict) -> str:
+    """One of core's warnings (``core.lab.Lab.warnings``) in the page's language."""
+    if warning.get("kind") not in WARNINGS:
+        return warning.get("text", "")
+    values = {k: v for k, v in warning.items() if k not in ("kind", "arch", "text")}
+    return t(f"lab.warnings.{warning['kind']}", model=model_name(warning["arch"], lang()), **values)
 
 
 def _dataset_title(d: dict) -> str:

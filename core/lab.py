@@ -195,7 +195,7 @@ class Lab:
         self._batches, self._cursor = [], 0
         self.train_rows = {a: [] for a in settings.archs}   # (updates, seconds, batch NLL)
         self.valid_rows = {a: [] for a in settings.archs}   # (updates, seconds, NLL, accuracy)
-        self.messages: list[str] = []
+        self.messages: list[dict] = []
         self._views_key, self._views = None, None
         self.evaluate()
 
@@ -215,7 +215,10 @@ class Lab:
         for arch, trainer in self.trainers.items():
             result = trainer.step(batch)
             if result.diverged:
-                self.messages = (self.messages + [f"{NAMES[arch]}: {result.message}"])[-5:]
+                diverged = {"kind": "diverged", "arch": arch, "loss": result.loss,
+                            "norm": result.grad_norm, "update": trainer.updates + 1,
+                            "lr": self.settings.lr, "text": f"{NAMES[arch]}: {result.message}"}
+                self.messages = (self.messages + [diverged])[-5:]
             else:
                 self.train_rows[arch].append((trainer.updates, trainer.seconds, result.loss))
         if self.steps % self.settings.eval_every == 0:
@@ -226,16 +229,20 @@ class Lab:
             m = evaluate(trainer.model, self.valid)
             self.valid_rows[arch].append((trainer.updates, trainer.seconds, m["nll"], m["accuracy"]))
 
-    def warnings(self) -> list[str]:
-        """What the page should warn about: undone (non-finite) updates, and validation losses
-        that grew far above their start (finite, but the learning rate is too large)."""
+    def warnings(self) -> list[dict]:
+        """What the page should warn about: undone (non-finite) updates (kind "diverged"), and
+        validation losses that grew far above their start (finite, but the learning rate is
+        too large: kind "too_high"). Each is its kind, the numbers it states, and "text", the
+        sentence in English (a page words it in its own language from the rest)."""
         out = list(self.messages)
+        lr = self.settings.lr
         for arch, rows in self.valid_rows.items():
             first, last = rows[0][2], rows[-1][2]
             if len(rows) > 1 and not last < 2 * first:  # also catches inf / nan
-                out.append(f"{NAMES[arch]}: validation NLL {last:.4g} is far above its start "
-                           f"({first:.4g}): the learning rate {self.settings.lr:g} is probably "
-                           "too large.")
+                out.append({"kind": "too_high", "arch": arch, "first": first, "last": last, "lr": lr,
+                            "text": f"{NAMES[arch]}: validation NLL {last:.4g} is far above its "
+                                    f"start ({first:.4g}): the learning rate {lr:g} is probably "
+                                    "too large."})
         return out
 
     def metrics(self) -> dict:

@@ -26,25 +26,27 @@ def test_every_key_built_at_run_time_exists_in_both_languages():
             + [f"lab.variants.{v}" for v in VARIANTS] + [f"lab.optimizers.{o}" for o in OPTIMIZERS]
             + [f"lab.datasets.{d}" for d in [*dataset_choices(), controls.UPLOAD]]
             + [f"lab.loss.axes.{x}" for x in views.LOSS_X]
-            + [f"lab.views.{v}" for v in views.VIEW_TEXT.values()] + list(views.WARNINGS)
+            + [f"lab.views.{v}" for v in views.VIEW_TEXT.values()] + [f"lab.warnings.{k}" for k in views.WARNINGS]
             + [f"lab.upload.reasons.{kind}" for kind in MIDI_ERRORS])
     for lang in text.LANGS:
         assert [k for k in keys if k not in text.catalog(lang)] == [], lang
 
 
-def test_core_warnings_reworded_in_english_are_core_sentences():
-    """The patterns match core's sentences, and the English templates give them back."""
+def test_core_warnings_worded_here_say_what_core_says():
+    """Each of core's warning kinds, worded from its numbers, gives core's own English sentence."""
     from app.views import WARNINGS
-    samples = {
-        "lab.warnings.diverged": "LSTM: training diverged (loss nan, gradient norm inf) at update 3; "
-                                 "the last good weights were restored. Try a smaller learning rate than 1e+38.",
-        "lab.warnings.too_high": "GRU: validation NLL 41.2 is far above its start (12.3): the learning "
-                                 "rate 2 is probably too large.",
-    }
-    for key, sentence in samples.items():
-        found = WARNINGS[key].fullmatch(sentence)
-        assert found and text.get("en", key, **found.groupdict()) == sentence
-        assert HANGUL.search(text.get("ko", key, **found.groupdict()))
+    from core.data import load_dataset
+    from core.lab import Lab, LabSettings
+    lab = Lab(LabSettings(lr=1e38, clip=0.0, archs=("gru", "lstm")), load_dataset("chorales"))
+    lab.step()
+    lab.valid_rows["gru"] = [(0, 0.0, 12.3, 0.1), (5, 1.0, 41.2, 0.0)]  # a loss that grew
+    warnings = lab.warnings()
+    assert {w["kind"] for w in warnings} == set(WARNINGS)
+    for w in warnings:
+        values = {k: v for k, v in w.items() if k not in ("kind", "arch", "text")}
+        key = f"lab.warnings.{w['kind']}"
+        assert text.get("en", key, model=text.get("en", f"common.models.{w['arch']}"), **values) == w["text"]
+        assert HANGUL.search(text.get("ko", key, model="GRU", **values))
 
 
 def test_equations_are_maths_and_their_words_are_text():

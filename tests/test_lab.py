@@ -131,7 +131,7 @@ def test_divergence_is_reported_and_undone(chorales):
     lab = Lab(LabSettings(lr=1e38, clip=0.0, archs=("gru",)), chorales)
     lab.step()
     assert lab.trainers["gru"].updates == 0 and lab.steps == 1
-    assert any("diverged" in w and "smaller learning rate" in w for w in lab.warnings())
+    assert any(w["kind"] == "diverged" and "smaller learning rate" in w["text"] for w in lab.warnings())
 
 
 def test_worker_commands(chorales, monkeypatch):
