@@ -10,7 +10,7 @@ import streamlit as st
 
 from app import teaching
 from app.figures.common import model_name
-from app.i18n import table, t
+from app.i18n import dataset_title, table, t
 from core.data import BUILTIN_DATASETS, DataError, available_datasets, dataset_from_midi
 from core.lab import LabSettings, dataset_choices
 from core.midi import MidiError
@@ -45,7 +45,7 @@ def dataset_options() -> dict[str, str]:
     local = set(available_datasets())
 
     def label(name: str) -> str:
-        title = t(f"lab.datasets.{name}")
+        title = t("lab.datasets.midi") if name == UPLOAD else dataset_title(name)
         if name in BUILTIN_DATASETS:
             return t("lab.datasets.offline", title=title)
         return title if name in local or name == UPLOAD else t("lab.datasets.download", title=title)

@@ -26,6 +26,11 @@ def table(prefix: str) -> dict[str, str]:
     return text.table(lang(), prefix)
 
 
+def dataset_title(name: str) -> str:
+    """A dataset's name in the page's language (its registry name where the text has none)."""
+    return table("common.datasets").get(name, name)
+
+
 def _set_lang() -> None:
     choice = st.session_state["ui_lang"]
     if choice == text.DEFAULT:

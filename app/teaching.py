@@ -22,9 +22,9 @@ from app import session
 from app import upload as up
 from app.display import projector
 from app.figures.common import model_name
-from app.i18n import t
+from app.i18n import dataset_title, t
 from core.checkpoint import CheckpointError
-from core.data import TITLES, DataError, available_datasets, load_dataset
+from core.data import DataError, available_datasets, load_dataset
 from core.lab import validation_pieces
 
 SOURCES = ("shipped", "lab")  # where models come from; their names are tools.models.sources.*
@@ -130,11 +130,6 @@ def choose_models(prefix: str) -> tuple[dict, tuple, str, str]:
 
 # -- pieces --------------------------------------------------------------------------------------
 
-def dataset_title(name: str) -> str:
-    """A dataset's name in the page's language (its own name where the text has none)."""
-    key = f"tools.datasets.{name}"
-    title = t(key)
-    return TITLES.get(name, name) if title == key else title
 
 
 def variant_name(variant: str) -> str:
@@ -163,8 +158,7 @@ def choose_piece(dataset: str, prefix: str) -> tuple[str, int, object]:
     sources = piece_sources(dataset)
     with cols[0]:
         name = control("data", st.selectbox, sources[0], t("tools.pieces.source"), options=sources,
-                       format_func={n: t("tools.pieces.lag", name=dataset_title(n)) if n == LONG_MEMORY
-                                    else dataset_title(n) for n in sources}.get, key=f"{prefix}_data")
+                       format_func={n: dataset_title(n) for n in sources}.get, key=f"{prefix}_data")
     try:
         pieces = cached_dataset(name).splits["valid"]
     except DataError as e:

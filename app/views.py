@@ -13,7 +13,7 @@ import streamlit as st
 from app import display, session
 from app.figures import gates_figure, loss_figure, panels_for, prediction_figure, states_figure
 from app.figures.common import model_name
-from app.i18n import lang, t, table
+from app.i18n import dataset_title, lang, t, table
 
 FAST_S = 0.4   # buttons, metrics, loss chart; also the worker's heartbeat (it exits after 30 s)
 SLOW_S = 2.5   # gates / states / prediction, while training
@@ -128,7 +128,7 @@ def _dataset_title(d: dict) -> str:
     name = session.dataset_name()
     if name is None:
         return d["title"]
-    return t("lab.datasets.uploaded" if name == "midi" else f"lab.datasets.{name}")
+    return t("lab.datasets.uploaded") if name == "midi" else dataset_title(name)
 
 
 def _status_line(snap: dict) -> None:

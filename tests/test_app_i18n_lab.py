@@ -24,7 +24,7 @@ def test_every_key_built_at_run_time_exists_in_both_languages():
     from app import controls, views
     keys = ([f"lab.labels.{n}" for n in controls.NUMBERS] + [f"lab.help.{n}" for n in controls.HELP]
             + [f"lab.variants.{v}" for v in VARIANTS] + [f"lab.optimizers.{o}" for o in OPTIMIZERS]
-            + [f"lab.datasets.{d}" for d in [*dataset_choices(), controls.UPLOAD]]
+            + [f"common.datasets.{d}" for d in [*dataset_choices(), controls.UPLOAD]]
             + [f"lab.loss.axes.{x}" for x in views.LOSS_X]
             + [f"lab.views.{v}" for v in views.VIEW_TEXT.values()] + [f"lab.warnings.{k}" for k in views.WARNINGS]
             + [f"lab.upload.reasons.{kind}" for kind in MIDI_ERRORS])

@@ -26,7 +26,7 @@ def computed_keys() -> list[str]:
     keys += [f"tools.variants.{v}" for v in ("torch", "paper")]
     keys += [f"tools.models.sources.{s}" for s in ("shipped", "lab")]
     keys += [f"tools.saturation.{o}" for o in ("split", "piece")]
-    keys += [f"tools.datasets.{name}" for name in TITLES]
+    keys += [f"common.datasets.{name}" for name in TITLES]
     keys += [f"lesson.steps.{s}.{part}" for s in STEPS for part in ("title", "headline", "text")]
     return keys
 

@@ -6,15 +6,13 @@ import streamlit as st
 from app import display, paper
 from app.display import projector
 from app.figures.loss import loss_figure
-from app.i18n import lang, t, table
+from app.i18n import dataset_title, lang, t, table
 from core.data import available_datasets
 from core.reproduce import PROTOCOLS
 
 X_AXES = ("updates", "seconds")  # paper.curves.<name>
 
 
-def dataset_title(name: str) -> str:
-    return table("paper.datasets").get(name, name)
 
 
 def show_table(rows: list[dict]) -> None:
@@ -39,7 +37,7 @@ def committed(protocol: str) -> tuple[list, dict]:
 
 # Option labels: dicts made in the page's language while it runs (a widget may format its
 # options again later, outside the run).
-titles = table("paper.datasets")
+titles = table("common.datasets")
 protocols = {p: t(f"paper.protocol.{p}") for p in PROTOCOLS}
 protocol = st.radio(t("paper.protocol.label"), PROTOCOLS, horizontal=True, key="paper_protocol",
                     format_func=protocols.get, help=t("paper.protocol.help"))

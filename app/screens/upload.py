@@ -8,7 +8,7 @@ import streamlit as st
 from app import session
 from app.display import chart, projector
 from app import upload as up
-from app.i18n import lang, t, table
+from app.i18n import dataset_title, lang, t, table
 from app.figures import gates_figure, panels_for, prediction_figure, states_figure
 from app.figures.common import model_name
 from app.figures.piece import add_cursor, cursor_figure, nll_overview_figure, piece_figure
@@ -26,8 +26,6 @@ SOURCES = ("pretrained", "lab")  # upload.source.<name>
 DETAILED = {"truncated", "corrupt", "out_of_range", "too_long"}
 
 
-def dataset_title(name: str) -> str:
-    return table("upload.datasets").get(name, name)
 
 
 def note_value(spb: float) -> str:
