@@ -16,7 +16,10 @@ from app import display, i18n  # noqa: E402
 from app.i18n import t  # noqa: E402
 
 SCREENS = ROOT / "app" / "screens"
-st.set_page_config(page_title="GateLab", layout="wide")  # no icons: material-icon favicons are fetched online
+# No icons: material-icon favicons are fetched online. A projector link opens with the sidebar
+# folded away, so the charts get the whole width of a 1280-pixel screen.
+st.set_page_config(page_title="GateLab", layout="wide",
+                   initial_sidebar_state="collapsed" if display.projector() else "auto")
 PAGES = [
     st.Page(str(SCREENS / "lab.py"), title=t("common.pages.lab"), url_path="lab", default=True),
     st.Page(str(SCREENS / "upload.py"), title=t("common.pages.upload"), url_path="upload"),

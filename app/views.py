@@ -28,19 +28,21 @@ PROFILE = bool(os.environ.get("GATELAB_PROFILE"))  # fragment timings on stderr 
 def transport(ready: bool, running: bool) -> None:
     """Play / Pause / Step / Reset. Drawn inside the fast fragment, so a click reruns only
     that fragment and its effect shows at once."""
-    cols = st.columns([1, 1, 1, 1, 4])
+    # A row that sizes each button to its label: fixed columns cut longer labels (Korean,
+    # projector type).
+    row = st.container(horizontal=True, vertical_alignment="center")
     # Never disabled: a button drawn from a stale status must still act (Pause always pauses).
-    cols[0].button(t("lab.transport.play"), icon=":material/play_arrow:", on_click=session.play,
+    row.button(t("lab.transport.play"), icon=":material/play_arrow:", on_click=session.play,
                    type="secondary" if running else "primary", key="play")
-    cols[1].button(t("lab.transport.pause"), icon=":material/pause:", on_click=session.pause,
+    row.button(t("lab.transport.pause"), icon=":material/pause:", on_click=session.pause,
                    type="primary" if running else "secondary", key="pause")
-    cols[2].button(t("lab.transport.step"), on_click=_redraw_after(session.step), disabled=not ready,
+    row.button(t("lab.transport.step"), on_click=_redraw_after(session.step), disabled=not ready,
                    key="step", help=t("lab.transport.step_help"))
-    cols[3].button(t("lab.transport.reset"), on_click=session.reset, key="reset",
+    row.button(t("lab.transport.reset"), on_click=session.reset, key="reset",
                    help=t("lab.transport.reset_help"))
     note = st.session_state.pop("worker_note", None)
     if note:
-        cols[4].warning(note)
+        row.warning(note)
 
 
 def downloads() -> None:
@@ -140,6 +142,11 @@ def _status_line(snap: dict) -> None:
 
 
 def _metrics(metrics: dict) -> None:
+    if display.projector():  # one row a room can read: validation NLL under each model's name
+        st.markdown(t("lab.metrics.projector"))
+        for col, (arch, m) in zip(st.columns(len(metrics)), metrics.items()):
+            col.metric(model_name(arch), f"{m['valid_nll']:.3f}")
+        return
     cols = st.columns(len(metrics))
     for col, (arch, m) in zip(cols, metrics.items()):
         with col:

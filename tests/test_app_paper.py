@@ -48,7 +48,7 @@ def test_in_korean_the_headers_titles_and_controls_are_korean():
 def test_projector_mode_keeps_the_table_and_curves_only():
     at = page(projector="1")
     assert not at.exception, [e.value for e in at.exception]
-    assert len(at.dataframe) == 1 and at.get("plotly_chart")
+    assert len(at.table) == 1 and not at.dataframe and at.get("plotly_chart")
     assert not at.markdown and not at.caption and not at.get("download_button")
     assert [s.value for s in at.subheader] == ["Figure 2: learning curves"]
     assert not any(b.key == "paper_rerun_go" for b in at.button)

@@ -142,6 +142,7 @@ def projector_style(fig):
     for name in fig.layout.to_plotly_json():
         if name.startswith("coloraxis") and fig.layout[name].colorbar is not None:
             fig.layout[name].colorbar.thickness = 20
+            fig.layout[name].colorbar.title.font.size = 15   # beside its ticks, not over them
     for trace in fig.data:
         if trace.type == "scatter":
             if trace.line is not None:
@@ -151,6 +152,8 @@ def projector_style(fig):
     for shape in fig.layout.shapes or ():              # the time cursor, window outline
         if shape.line is not None and shape.line.width:
             shape.line.width = 2 * shape.line.width
+    margin = fig.layout.margin   # room for the larger axis titles and tick labels
+    fig.update_layout(margin={"l": max(margin.l or 0, 75), "b": max(margin.b or 0, 60)})
     if fig.layout.height:
         fig.layout.height = int(fig.layout.height * 1.15)
     return fig

@@ -91,10 +91,10 @@ def lesson_body(step: str) -> None:
 st.title(t("lesson.title"))
 if not display.projector():
     st.caption(t("lesson.intro"))
-cols = st.columns([1, 1, 4])
-cols[0].button(t("lesson.start"), type="primary", key="lesson_start", on_click=start,
-               help=t("lesson.start_help"))
-cols[1].button(t("lesson.pause"), key="lesson_pause", on_click=session.pause)
+row = st.container(horizontal=True)   # buttons as wide as their labels, in any language
+row.button(t("lesson.start"), type="primary", key="lesson_start", on_click=start,
+           help=t("lesson.start_help"))
+row.button(t("lesson.pause"), key="lesson_pause", on_click=session.pause)
 if "lesson_started" not in st.session_state:
     if st.query_params.get("autostart") in ("1", "true"):   # a teacher's link starts at once
         start()

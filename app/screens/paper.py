@@ -1,6 +1,7 @@
 """The Paper page: Table 2 and Figure 2 of Chung et al. 2014, reproduced by GateLab's core.
 
 Projector mode keeps the table and the curves; the long text and the rerun section stay out."""
+import pandas as pd
 import streamlit as st
 
 from app import display, paper
@@ -15,10 +16,20 @@ X_AXES = ("updates", "seconds")  # paper.curves.<name>
 
 
 
+def _cell(key: str, value) -> str:
+    if value is None:
+        return ""
+    return f"{value:.2e}" if key == "lr" else f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def show_table(rows: list[dict]) -> None:
     """Table 2 with translated headers; datasets by their titles."""
     headers = table("paper.columns")
     shown = [{**r, "dataset": dataset_title(r["dataset"])} for r in rows]
+    if projector():  # an HTML table takes the projector's larger type; a data grid does not
+        cells = [{headers.get(k, k): _cell(k, v) for k, v in r.items()} for r in shown]
+        st.table(pd.DataFrame(cells).fillna(""), hide_index=True)
+        return
     config = {k: st.column_config.Column(v) for k, v in headers.items()}
     config["lr"] = st.column_config.NumberColumn(headers["lr"], format="%.2e")
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
