@@ -11,7 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.reproduce import PAPER_TABLE, ReproduceConfig, best_runs, learning_curves, load_runs
+from core.reproduce import (PAPER_TABLE, ReproduceConfig, best_runs, candidates_done, learning_curves,
+                            load_runs)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "reproduce"
@@ -28,9 +29,11 @@ def table_rows(config: ReproduceConfig) -> list[dict]:
 
     Columns are named by key (``paper_test``, ``ours_test``, ...): the page shows each under
     its translated header (``paper.columns.<key>``). Datasets not run yet have the paper's
-    columns only.
+    columns only; ``candidates`` says how many of the K learning rates have finished (the
+    selection is the best so far until all have).
     """
-    best = best_runs(load_runs(config))
+    runs = load_runs(config)
+    best, done = best_runs(runs), candidates_done(runs)
     rows = []
     for dataset in config.datasets:
         for arch in config.archs:
@@ -38,7 +41,8 @@ def table_rows(config: ReproduceConfig) -> list[dict]:
             row = {"dataset": dataset, "unit": UNIT_NAMES[arch],
                    "paper_train": paper[0] if paper else None, "paper_test": paper[1] if paper else None}
             if run:
-                row |= {"params": run["n_params"], "lr": run["settings"]["lr"],
+                row |= {"candidates": f"{done[dataset, arch]}/{config.candidates}",
+                        "params": run["n_params"], "lr": run["settings"]["lr"],
                         "epochs": run["epochs"], "ours_train": round(run["train_nll"], 3),
                         "ours_test": round(run["test_nll"], 3),
                         "diff": round(run["test_nll"] - paper[1], 3) if paper else None}

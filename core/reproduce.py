@@ -156,6 +156,16 @@ def best_runs(runs: list[dict]) -> dict:
     return best
 
 
+def candidates_done(runs: list[dict]) -> dict:
+    """(dataset, arch) -> how many of its learning-rate candidates have finished: a cell's
+    selection is final only when all K have (until then it is the best so far)."""
+    done: dict = {}
+    for r in runs:
+        key = (r["dataset"], r["arch"])
+        done[key] = done.get(key, 0) + 1
+    return done
+
+
 def summarise(config: ReproduceConfig) -> list[dict]:
     """Write results.json, results.csv (every run) and table.md (Table 2 style)."""
     runs = load_runs(config)
@@ -176,7 +186,7 @@ def summarise(config: ReproduceConfig) -> list[dict]:
 
 def table_markdown(config: ReproduceConfig, runs: list[dict]) -> str:
     """Ours vs the paper, train / test NLL per time step, with the test difference."""
-    best = best_runs(runs)
+    best, done = best_runs(runs), candidates_done(runs)
     lines = [f"| dataset | unit | params | lr | epochs | ours train / test | paper train / test | test diff |",
              "|---|---|---|---|---|---|---|---|"]
     for d in config.datasets:
@@ -187,6 +197,8 @@ def table_markdown(config: ReproduceConfig, runs: list[dict]) -> str:
                              else f"| {d} | {a} | | | | not run yet | | |")
                 continue
             ours = f"{r['train_nll']:.2f} / {r['test_nll']:.2f}"
+            if done[d, a] < config.candidates:
+                ours += f" (best of {done[d, a]} of {config.candidates} candidates so far)"
             theirs = f"{paper[0]:.2f} / {paper[1]:.2f}" if paper else "-"
             diff = f"{r['test_nll'] - paper[1]:+.2f}" if paper else "-"
             lines.append(f"| {d} | {a} | {r['n_params']} | {r['settings']['lr']:.2e} | {r['epochs']} "

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from core.reproduce import PAPER_TABLE, ReproduceConfig, best_runs, reproduce
+from core.reproduce import PAPER_TABLE, ReproduceConfig, best_runs, load_runs, reproduce, table_markdown
 
 
 @pytest.fixture
@@ -50,6 +50,9 @@ def test_tiny_reproduction_runs_summarises_and_resumes(tiny):
     mtimes = {k: tiny.run_path("chorales", "tanh", k).stat().st_mtime_ns for k in range(2)}
     lost = tiny.run_path("chorales", "lstm", 1)
     lost.unlink()
+    partial = table_markdown(tiny, load_runs(tiny))   # a cell with a candidate missing says so
+    before, lstm = partial.split("| chorales | lstm |")
+    assert "(best of 1 of 2 candidates so far)" in lstm and "so far" not in before
     lost.with_suffix(".part").write_text("{partial")
     lines.clear()
     reproduce(tiny, progress=lines.append)
