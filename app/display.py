@@ -20,7 +20,7 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 [data-testid="stMetricValue"], [data-testid="stMetricValue"] p { font-size: 2.6rem; }
 [data-testid="stMetricLabel"] p { font-size: 1.2rem; }
 h1 { font-size: 2.4rem !important; }
-.block-container { padding-top: 1.5rem; max-width: 100%; }
+.block-container { padding-top: 3.5rem; max-width: 100%; }
 </style>
 """
 

@@ -38,7 +38,7 @@ def test_in_korean_the_headers_titles_and_controls_are_korean():
     headers = json.loads(at.dataframe[0].proto.columns)
     assert headers["ours_test"]["label"] == "재현: 테스트" and headers["lr"]["label"] == "학습률"
     assert "JSB Chorales" in set(at.dataframe[0].value["dataset"])
-    assert any(i.value.startswith("아직 실행하지 않음") for i in at.info)
+    assert any(i.value.startswith("아직 실행하지 않았거나") for i in at.info)
     assert at.radio(key="paper_protocol").options == ["논문", "현대식"]
     assert at.radio(key="paper_x").options == ["업데이트", "초"]
     assert at.button(key="paper_rerun_go").label == "시작"

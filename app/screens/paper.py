@@ -54,7 +54,8 @@ protocol = st.radio(t("paper.protocol.label"), PROTOCOLS, horizontal=True, key="
                     format_func=protocols.get, help=t("paper.protocol.help"))
 rows, curves = committed(protocol)
 show_table(rows)
-missing = sorted({r["dataset"] for r in rows if "ours_test" not in r})
+missing = sorted({r["dataset"] for r in rows  # no run yet, or not all K candidates
+                  if "ours_test" not in r or r["candidates"].split("/")[0] != r["candidates"].split("/")[1]})
 if missing:
     st.info(t("paper.not_run", datasets=", ".join(dataset_title(d) for d in missing)))
 csv_path = paper.RESULTS / protocol / "results.csv"
