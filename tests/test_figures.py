@@ -338,3 +338,11 @@ def test_a_page_draws_its_charts_in_its_language_and_mode():
     assert curves["layout"]["font"]["size"] == 18
     assert {t["line"]["width"] for t in curves["data"]} >= {5.0}   # valid 2.5 -> 5
     assert all(HANGUL.search(t["name"]) for t in curves["data"])  # 학습 / 검증
+
+
+def test_saturation_names_its_x_axis_once():
+    """One x title under the middle panel: side by side they ran into each other."""
+    fig = _every_builder("ko")["saturation"].to_plotly_json()["layout"]
+    titles = [v["title"]["text"] for k, v in fig.items()
+              if k.startswith("xaxis") and v.get("title", {}).get("text")]
+    assert len(titles) == 1 and "0.1" in titles[0]

@@ -67,8 +67,11 @@ def saturation_figure(points: dict, history: list[dict] | None = None, low: floa
             x=compact(left), y=compact(right), mode="markers", name=name, customdata=units,
             marker={"color": color, "size": 8, "opacity": 0.8, "line": {"width": 0.5, "color": "white"}},
             hovertemplate=hover + "<extra></extra>"), 1, col)
-        fig.update_xaxes(range=[-0.03, 1.03], title_text=words["x_axis"].format(low=f"{low:g}"),
-                         row=1, col=col)
+        # One x title under the middle panel (as the y title by the first): five of them
+        # side by side run into each other on a projector.
+        fig.update_xaxes(range=[-0.03, 1.03], row=1, col=col,
+                         title_text=words["x_axis"].format(low=f"{low:g}")
+                         if col == (len(cells) + 1) // 2 else None)
     fig.update_yaxes(range=[-0.03, 1.03], title_text=words["y_axis"].format(high=f"{high:g}"),
                      row=1, col=1)
     fig.update_layout(height=height, showlegend=False, margin={"l": 60, "r": 10, "t": 40, "b": 45},
