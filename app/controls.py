@@ -103,6 +103,8 @@ def _widgets() -> dict:
         if name == "budget":
             st.selectbox(t("lab.settings.optimizer"), OPTIMIZERS, key=k + "optimizer",
                          format_func=table("lab.optimizers").get)
+        if name == "truncate":
+            st.toggle(t("lab.settings.carry_state"), key=k + "carry_state", help=t("lab.help.carry_state"))
     return _values()
 
 

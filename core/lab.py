@@ -31,6 +31,7 @@ class LabSettings:
     weight_noise: float = 0.0           # std of weight noise (the paper: 0.075)
     batch_size: int = 8                 # sequences (chunks) per update
     truncate: int = 200                 # chunk length in steps (0 = whole pieces)
+    carry_state: bool = False           # chunks of a piece in order, each from the last's state
     seed: int = 0                       # initial weights, batch order, weight noise
     eval_every: int = 5                 # updates between validation passes
 
@@ -49,7 +50,7 @@ class LabSettings:
         return Settings(dataset=self.dataset, arch=arch, variant=self.variant, budget=self.budget,
                         optimizer=self.optimizer, lr=self.lr, clip=self.clip,
                         weight_noise=self.weight_noise, batch_size=self.batch_size,
-                        truncate=self.truncate, seed=self.seed)
+                        truncate=self.truncate, carry_state=self.carry_state, seed=self.seed)
 
     def specs(self) -> list[ModelSpec]:
         """The models this setup builds (units from the budget; ``.n_params`` exact)."""
@@ -63,7 +64,8 @@ class LabSettings:
         """URL form: every field as a string (archs comma-separated)."""
         d = asdict(self)
         d["archs"] = ",".join(self.archs)
-        return {k: f"{v:g}" if isinstance(v, float) else str(v) for k, v in d.items()}
+        return {k: str(v).lower() if isinstance(v, bool) else f"{v:g}" if isinstance(v, float) else str(v)
+                for k, v in d.items()}
 
     @classmethod
     def from_params(cls, params) -> tuple["LabSettings", list[str]]:
@@ -95,7 +97,11 @@ def _parse_field(name: str, raw: str, default):
         if raw not in allowed:
             raise ValueError(f"choose one of {', '.join(allowed)}")
         return raw
-    if isinstance(default, bool) or isinstance(default, str):
+    if isinstance(default, bool):
+        if raw.lower() not in ("1", "true", "yes", "0", "false", "no"):
+            raise ValueError("must be true or false")
+        return raw.lower() in ("1", "true", "yes")
+    if isinstance(default, str):
         return raw
     value = type(default)(float(raw)) if isinstance(default, int) else float(raw)
     if isinstance(default, int) and float(raw) != value:
@@ -203,7 +209,8 @@ class Lab:
         if self._cursor >= len(self._batches):
             self.epoch += 1
             s = self.settings
-            self._batches = make_batches(self.train, s.batch_size, s.truncate, s.seed, self.epoch)
+            self._batches = make_batches(self.train, s.batch_size, s.truncate, s.seed, self.epoch,
+                                         carry=s.carry_state)
             self._cursor = 0
         self._cursor += 1
         return self._batches[self._cursor - 1]

@@ -26,8 +26,9 @@ def small_lab(chorales):
 def test_settings_round_trip_through_url_params():
     s = LabSettings(dataset="long-memory", archs=("lstm", "tanh"), variant="paper", budget=12000,
                     optimizer="rmsprop", lr=3e-4, clip=0.0, weight_noise=0.075, batch_size=16,
-                    truncate=0, seed=7, eval_every=3)
+                    truncate=0, carry_state=True, seed=7, eval_every=3)
     params = s.to_params()
+    assert params["carry_state"] == "true"
     assert params["archs"] == "tanh,lstm"  # canonical order
     assert all(isinstance(v, str) for v in params.values())
     back, problems = LabSettings.from_params(params)
@@ -40,6 +41,17 @@ def test_bad_url_params_keep_defaults_and_are_reported():
     assert s.lr == LabSettings.lr and s.archs == LabSettings.archs
     assert s.batch_size == LabSettings.batch_size and s.seed == 11
     assert len(problems) == 3 and any("xlstm" in p for p in problems)
+    s, problems = LabSettings.from_params({"carry_state": "maybe"})
+    assert s.carry_state is False and "true or false" in problems[0]
+
+
+def test_carried_state_in_the_lab_walks_pieces_in_windows(chorales):
+    """With carry_state the Lab's batches continue pieces window by window (Batch.carried)."""
+    lab = Lab(LabSettings(archs=("gru",), truncate=8, carry_state=True, batch_size=4), chorales)
+    for _ in range(4):
+        lab.step()
+    assert lab.trainers["gru"].settings.carry_state and lab.trainers["gru"].updates == 4
+    assert any(b.carried for b in lab._batches)
 
 
 def test_settings_reject_no_architecture():
