@@ -20,13 +20,24 @@ def session_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("gatelab-cache")
 
 
-@pytest.fixture(scope="session")
-def jsb(data_dir, session_cache):
-    """JSB Chorales from the shared directory (converted once per test session)."""
+def _shared_dataset(name: str, session_cache: Path):
+    """A paper dataset from the shared directory, converted into the session's cache."""
     from core.data import load_dataset
     mp = pytest.MonkeyPatch()
     mp.setenv("GATELAB_CACHE_DIR", str(session_cache))
     try:
-        yield load_dataset("jsb")
+        return load_dataset(name)
     finally:
         mp.undo()
+
+
+@pytest.fixture(scope="session")
+def jsb(data_dir, session_cache):
+    """JSB Chorales from the shared directory (converted once per test session)."""
+    return _shared_dataset("jsb", session_cache)
+
+
+@pytest.fixture(scope="session")
+def nottingham(data_dir, session_cache):
+    """Nottingham from the shared directory (converted once per test session)."""
+    return _shared_dataset("nottingham", session_cache)

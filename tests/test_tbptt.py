@@ -120,15 +120,6 @@ def test_fast_and_reference_paths_agree_on_carried_updates(arch, variant):
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
 
 
-@pytest.fixture(scope="module")
-def nottingham(data_dir, session_cache):
-    from core.data import load_dataset
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GATELAB_CACHE_DIR", str(session_cache))
-    try:
-        yield load_dataset("nottingham")
-    finally:
-        mp.undo()
 
 
 @pytest.mark.parametrize("name,arch,variant", [("jsb", "gru", "torch"), ("nottingham", "lstm", "paper")])
