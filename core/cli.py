@@ -10,6 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from core import checkpoint
 from core.models import ARCHS, VARIANTS, PAPER_UNITS
@@ -49,6 +50,8 @@ def _settings_from(args) -> Settings:
 
 def cmd_train(args) -> None:
     from core.data import load_dataset
+    if args.threads:
+        torch.set_num_threads(args.threads)
     settings = _settings_from(args)
     data = load_dataset(settings.dataset, progress=_download_progress)
     trainer = Trainer(settings)
@@ -146,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train one model; writes DIR/model.pt and DIR/metrics.json")
     _add_settings_args(p)
     p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (default 1: for models this small one thread is faster than "
+                        "several, docs/fast_rnn.md; 0 = torch's default)")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="NLL per step and frame accuracy of a checkpoint on a split")
     p.add_argument("--checkpoint", required=True)

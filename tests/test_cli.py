@@ -92,3 +92,10 @@ def test_every_command_has_help():
     for command in ("train", "evaluate", "trace", "sample", "datasets"):
         result = run_cli(command, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_train_runs_on_one_thread_unless_told():
+    from core.cli import build_parser
+    args = build_parser().parse_args(["train", "--dataset", "jsb", "--out", "x"])
+    assert args.threads == 1
+    assert build_parser().parse_args(["train", "--dataset", "jsb", "--out", "x", "--threads", "0"]).threads == 0
