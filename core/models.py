@@ -97,7 +97,7 @@ class RecurrentModel(nn.Module):
     def unroll(self, x: torch.Tensor, state=None):
         """x (B, T, 88) from ``state`` (None: zeros) -> (logits (B, T, 88), the state after
         the last step). A state is the layer's: h (1, B, H), or (h, c) for the LSTM."""
-        if fast_rnn.supported(self, x):  # training on CPU: numba loops, forward and backward
+        if fast_rnn.supported(self, x):  # on the CPU: numba loops, forward and backward
             h, state = fast_rnn.run(self.rnn, x, state)  # (B, T, H)
         else:
             h, state = self.rnn(x, state)                # (B, T, H)

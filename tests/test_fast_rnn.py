@@ -134,24 +134,24 @@ def test_one_hand_checked_tanh_step():
     assert h.tolist() == pytest.approx([h1, np.tanh(2.0 + 0.5 * h1)], abs=1e-7)
 
 
-def test_model_dispatches_to_the_loops_only_when_training(monkeypatch):
+def test_model_dispatches_to_the_loops_unless_turned_off(monkeypatch):
     calls = []
     monkeypatch.setattr(fast_rnn, "run", lambda rnn, x, hx=None: calls.append(1) or rnn(x, hx))
     x = torch.rand(2, 5, 88)
     for arch, variant in LAYERS:
         model = build_model(arch, variant, units=4)
-        model(x)
-        expected = 0 if (arch, variant) == ("lstm", "torch") else 1  # nn.LSTM's fused path wins
+        model(x)                      # training
+        with torch.no_grad():
+            model.eval()
+            model(x)                  # evaluation
+        expected = 0 if (arch, variant) == ("lstm", "torch") else 2  # nn.LSTM's fused path wins
         assert len(calls) == expected, (arch, variant)
         calls.clear()
-        with torch.no_grad():
-            model(x)
-        model.eval()
-        model(x)
         fast_rnn.set_enabled(False)
         model.train()
         model(x)
         fast_rnn.set_enabled(True)
+        model.hidden(x)               # traces: the modules
         assert not calls, (arch, variant)
     assert not fast_rnn.supported(build_model("gru"), torch.rand(2, 5, 88, dtype=torch.float16))
 
@@ -202,3 +202,21 @@ def test_saturated_gates_match_and_nan_propagates(arch, variant):
     x[1, 3, 0] = float("nan")
     h = fast_rnn.run(model.rnn, x)[0].detach()
     assert torch.isnan(h[1, 3:]).all() and not torch.isnan(h[0]).any() and not torch.isnan(h[1, :3]).any()
+
+
+@pytest.mark.parametrize("arch,variant", LAYERS[:4])
+def test_evaluation_gives_the_reference_numbers_on_real_data(arch, variant, jsb):
+    """Validation passes run the loops too: the same NLL and accuracy as the modules."""
+    from core.train import evaluate
+    torch.manual_seed(0)
+    model = build_model(arch, variant, units=24)
+    pieces = jsb.splits["valid"][:24]
+    fast = evaluate(model, pieces)
+    fast_rnn.set_enabled(False)
+    try:
+        reference = evaluate(model, pieces)
+    finally:
+        fast_rnn.set_enabled(True)
+    assert fast["steps"] == reference["steps"]
+    assert fast["nll"] == pytest.approx(reference["nll"], rel=1e-5)
+    assert fast["accuracy"] == pytest.approx(reference["accuracy"], abs=1e-4)
