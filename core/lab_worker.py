@@ -22,14 +22,18 @@ class Worker:
 
     Commands: ``reset`` (settings dict [, dataset]), ``play``, ``pause``, ``step``, ``get``
     (a request dict), ``stop``. Every reply is a dict holding ``status``. ``published`` is the
-    latest plain ``get`` reply (numbers and loss history), refreshed as training goes.
+    latest plain ``get`` reply (numbers and loss history), refreshed as training goes;
+    ``published_views`` is (request, reply) for the last ``get`` of ``views``, re-traced as
+    training goes, so that the page's next identical request is answered at once.
     """
 
     PUBLISH_EVERY_S = 0.1  # while training: at most this often (building it takes ~1 ms)
+    VIEWS_EVERY_S = 1.0    # while training: re-trace the views this often (~10 ms)
 
     def __init__(self):
         self.lab, self.running, self.error, self.generation = None, False, None, 0
         self.published, self._published_at = None, 0.0
+        self.published_views, self._views_at = None, 0.0
 
     def status(self) -> dict:
         lab = self.lab
@@ -50,14 +54,21 @@ class Worker:
                 if self.lab:
                     self.lab.step()
             elif command == "get" and self.lab:
-                reply = self._get(**(args[0] if args else {}))
+                request = args[0] if args else {}
+                reply = self._get(**request)
+                if set(request) == {"views"}:  # the page's views: keep them up to date
+                    self.published_views = (request["views"], {"status": self.status(), **reply})
+                    self._views_at = time.monotonic()
         except Exception as e:  # noqa: BLE001 - reported to the page, the session goes on
             self.running, self.error = False, _describe(e)
         self.publish(force=True)
+        if command != "get":  # play, pause, step: the views' status (and weights) changed
+            self.publish_views(force=True)
         return {"status": self.status(), **reply}
 
     def _reset(self, settings: dict, dataset=None) -> None:
         self.lab, self.running, self.error = None, False, None
+        self.published_views = None  # traces of the old models
         self.generation += 1
         lab_settings = LabSettings(**settings)
         self.lab = Lab(lab_settings, dataset or load_lab_dataset(lab_settings.dataset))
@@ -83,6 +94,15 @@ class Worker:
             self.published = {"status": self.status(), **(self._get() if self.lab else {})}
             self._published_at = time.monotonic()
 
+    def publish_views(self, force: bool = False) -> None:
+        """Re-trace the last requested views (if any) when due, for ``published_views``."""
+        if self.lab is None or self.published_views is None:
+            return
+        if force or time.monotonic() - self._views_at >= self.VIEWS_EVERY_S:
+            request = self.published_views[0]
+            self.published_views = (request, {"status": self.status(), **self._get(views=request)})
+            self._views_at = time.monotonic()
+
     def tick(self) -> None:
         """Train one shared step while playing."""
         if self.running and self.lab is not None:
@@ -91,6 +111,7 @@ class Worker:
             except Exception as e:  # noqa: BLE001
                 self.running, self.error = False, _describe(e)
             self.publish(force=not self.running)
+            self.publish_views()
 
 
 def _describe(e: Exception) -> str:
@@ -104,9 +125,11 @@ def run_worker(inbox, outbox, timeout: float = HEARTBEAT_TIMEOUT_S) -> None:
     """Serve commands from ``inbox`` (a Connection) until ``stop``, end of file, or silence.
 
     Messages arrive as ``(id, command, *args)``; replies go to ``outbox`` as ``(id, reply)``.
-    A reader thread answers a plain ``get`` at once from ``Worker.published``, so the page's
-    fast refresh never waits for a training step; every other command is applied by the
-    training loop between two steps (Pause acts within one step of the models).
+    A reader thread answers a plain ``get`` at once from ``Worker.published``, and a repeated
+    ``get`` of the same views from ``Worker.published_views``, so neither of the page's
+    refreshes waits for a training step (a refresh that waits holds up the session's next
+    click on the server: Pause); every other command is applied by the training loop between
+    two steps (Pause acts within one step of the models).
     """
     import os
     import queue
@@ -125,9 +148,9 @@ def run_worker(inbox, outbox, timeout: float = HEARTBEAT_TIMEOUT_S) -> None:
             except (EOFError, OSError):
                 return commands.put(None)
             heard[0] = time.monotonic()
-            published = worker.published
-            if message[1] == "get" and not any(message[2:]) and published is not None:
-                reply(message[0], published)
+            cached = _cached_reply(worker, message)
+            if cached is not None:
+                reply(message[0], cached)
             else:
                 commands.put(message)
     threading.Thread(target=read, daemon=True).start()
@@ -144,6 +167,19 @@ def run_worker(inbox, outbox, timeout: float = HEARTBEAT_TIMEOUT_S) -> None:
         if message is None or message[1] == "stop":
             return  # the pipe closed, or the page said goodbye
         reply(message[0], worker.handle(*message[1:]))
+
+
+def _cached_reply(worker: Worker, message: tuple) -> dict | None:
+    """The published reply that answers ``message`` as it stands, or None."""
+    if message[1] != "get":
+        return None
+    request = message[2] if len(message) > 2 else {}
+    if not request:
+        return worker.published
+    published = worker.published_views  # (request, reply): read once, one consistent pair
+    if set(request) == {"views"} and published is not None and request["views"] == published[0]:
+        return published[1]
+    return None
 
 
 def _log(text: str) -> None:

@@ -193,3 +193,30 @@ def test_run_worker_answers_then_exits_on_stop_or_silence(chorales, monkeypatch)
     silent.start()
     silent.join(5)
     assert not silent.is_alive()  # no heartbeat: it ends by itself
+
+
+def test_worker_keeps_the_last_views_traced_and_answers_them_from_the_reader(chorales, monkeypatch):
+    monkeypatch.setattr(worker_module, "load_lab_dataset", lambda name: chorales)
+    monkeypatch.setattr(Worker, "VIEWS_EVERY_S", 0.0)  # re-trace after every step
+    w = Worker()
+    w.handle("reset", LabSettings(archs=("gru",)).to_dict())
+    request = {"piece": 1, "start": 0, "length": 8}
+    assert worker_module._cached_reply(w, (1, "get", {"views": request})) is None  # never asked
+    first = w.handle("get", {"views": request})
+    cached = worker_module._cached_reply(w, (2, "get", {"views": request}))
+    assert cached["views"]["piece"] == 1 and cached["status"]["steps"] == 0
+    w.handle("play")
+    w.tick()
+    w.tick()
+    later = worker_module._cached_reply(w, (3, "get", {"views": request}))
+    assert later["status"]["steps"] == 2 and later["status"]["running"]
+    gates = later["views"]["models"]["gru"]["gates"]["z"]
+    assert not np.allclose(gates, first["views"]["models"]["gru"]["gates"]["z"])  # re-traced
+    np.testing.assert_allclose(gates, w.lab.views(**request)["models"]["gru"]["gates"]["z"])
+    assert not w.handle("pause")["status"]["running"]
+    assert worker_module._cached_reply(w, (4, "get", {"views": request}))["status"]["running"] is False
+    other = {"piece": 2, "start": 0, "length": 8}  # another piece, csv, weights: the loop answers
+    assert worker_module._cached_reply(w, (5, "get", {"views": other})) is None
+    assert worker_module._cached_reply(w, (6, "get", {"views": request, "csv": True})) is None
+    w.handle("reset", LabSettings(archs=("gru",)).to_dict())
+    assert worker_module._cached_reply(w, (7, "get", {"views": request})) is None  # new models
