@@ -123,7 +123,7 @@ def cmd_reproduce(args) -> None:
                             archs=args.archs and tuple(args.archs), candidates=args.candidates, seed=args.seed,
                             budget=args.budget, max_epochs=args.max_epochs, patience=args.patience,
                             batch_size=args.batch_size, truncate=args.truncate, carry_state=args.carry_state,
-                            workers=args.workers, out=args.out)
+                            variant=args.variant, workers=args.workers, out=args.out)
     run(config, progress=lambda line: print(line, flush=True))
     print(f"wrote {config.out}/{config.name}/table.md, results.json, results.csv")
 
@@ -192,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truncate", type=int, help="training chunk length (default 200)")
     p.add_argument("--carry-state", action="store_true", default=None,
                    help="each chunk starts from the last state of the chunk before it (default: zeros)")
+    p.add_argument("--variant", choices=("torch", "paper"),
+                   help="unit equations: torch (PyTorch's, default) or paper (reset before the "
+                        "product, LSTM peepholes); paper runs are kept apart")
     p.add_argument("--workers", type=int, help="parallel processes (default: all cores)")
     p.add_argument("--out", default="results/reproduce", help="results directory (default results/reproduce)")
     p.set_defaults(func=cmd_reproduce)

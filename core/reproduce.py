@@ -12,6 +12,10 @@ paper  : RMSProp, weight noise 0.075, gradient norm clipped to 1, the paper's si
 modern : Adam, no weight noise, clip 1, K learning rates with log10(lr) ~ U(-4, -2), and a
          parameter budget (default the paper's ~20k; larger as an option).
 The same K draws serve every dataset and unit, so the units compete on equal candidates.
+
+Units: PyTorch's equations by default (``variant="torch"``: nn.GRU's reset inside the product,
+nn.LSTM without peepholes); ``variant="paper"`` trains the paper's own (reset before the product,
+peepholes), and its runs and tables sit apart (``<protocol>-paperunits``).
 """
 import csv
 import json
@@ -51,6 +55,7 @@ class ReproduceConfig:
     batch_size: int = 8                           # sequences per update
     truncate: int = 200                           # training chunk length (evaluation: whole pieces)
     carry_state: bool = False                     # chunks start from the last state of the one before
+    variant: str = "torch"                        # unit equations: torch | paper
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     out: str = "results/reproduce"
 
@@ -64,7 +69,7 @@ class ReproduceConfig:
         from core.train import Settings
         paper = self.protocol == "paper"
         units = PAPER_UNITS[arch] if paper and not self.budget else 0
-        return Settings(dataset=dataset, arch=arch, variant="torch", units=units,
+        return Settings(dataset=dataset, arch=arch, variant=self.variant, units=units,
                         budget=self.budget or 20_000, optimizer="rmsprop" if paper else "adam",
                         lr=self.learning_rates()[k], clip=1.0, weight_noise=0.075 if paper else 0.0,
                         batch_size=self.batch_size, truncate=self.truncate,
@@ -73,8 +78,10 @@ class ReproduceConfig:
 
     @property
     def name(self) -> str:
-        """The protocol, marked when the state is carried: its runs and tables sit apart."""
-        return self.protocol + ("-carry" if self.carry_state else "")
+        """The protocol, marked when the state is carried or the units are the paper's own:
+        such runs and tables sit apart."""
+        return (self.protocol + ("-carry" if self.carry_state else "")
+                + ("-paperunits" if self.variant == "paper" else ""))
 
     def run_path(self, dataset: str, arch: str, k: int) -> Path:
         return Path(self.out) / "runs" / self.name / dataset / f"{arch}-k{k}.json"

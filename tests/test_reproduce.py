@@ -31,6 +31,14 @@ def test_paper_protocol_settings():
     assert (m.optimizer, m.weight_noise, m.units, m.budget) == ("adam", 0.0, 0, 50_000)
 
 
+def test_the_papers_own_units_train_apart():
+    config = ReproduceConfig(protocol="paper", variant="paper")
+    s = config.run_settings("jsb", "lstm", 0)
+    assert (s.variant, s.units) == ("paper", 36)
+    assert config.name == "paper-paperunits" and "paperunits" in str(config.run_path("jsb", "lstm", 0))
+    assert ReproduceConfig(protocol="paper").run_settings("jsb", "lstm", 0).variant == "torch"
+
+
 def test_tiny_reproduction_runs_summarises_and_resumes(tiny):
     lines = []
     rows = reproduce(tiny, progress=lines.append)
