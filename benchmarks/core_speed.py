@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.data import load_dataset  # noqa: E402
-from core.models import ARCHS, VARIANTS, build_model  # noqa: E402
+from core.models import ARCHS, build_model  # noqa: E402
 from core.trace import step_nll, trace  # noqa: E402
 from core.train import Settings, Trainer, make_batches  # noqa: E402
 

@@ -194,7 +194,7 @@ def summarise(config: ReproduceConfig) -> list[dict]:
 def table_markdown(config: ReproduceConfig, runs: list[dict]) -> str:
     """Ours vs the paper, train / test NLL per time step, with the test difference."""
     best, done = best_runs(runs), candidates_done(runs)
-    lines = [f"| dataset | unit | params | lr | epochs | ours train / test | paper train / test | test diff |",
+    lines = ["| dataset | unit | params | lr | epochs | ours train / test | paper train / test | test diff |",
              "|---|---|---|---|---|---|---|---|"]
     for d in config.datasets:
         for a in config.archs:

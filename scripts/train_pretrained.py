@@ -9,7 +9,6 @@ entries; ``--epochs`` caps every run (the tests use it to show the script runs).
 """
 import argparse
 import json
-import os
 import platform
 import shlex
 import sys

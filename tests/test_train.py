@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from core import train as train_module
-from core.train import Settings, Trainer, chunk, collate, evaluate, fit, make_batches
+from core.train import Settings, Trainer, chunk, evaluate, fit, make_batches
 
 
 def toy_pieces(n=12, seed=0):
