@@ -117,15 +117,16 @@ def cmd_sample(args) -> None:
 
 
 def cmd_reproduce(args) -> None:
-    from core.reproduce import ReproduceConfig, with_overrides
-    from core.reproduce import reproduce as run
-    config = with_overrides(ReproduceConfig(protocol=args.protocol), datasets=args.datasets and tuple(args.datasets),
-                            archs=args.archs and tuple(args.archs), candidates=args.candidates, seed=args.seed,
-                            budget=args.budget, max_epochs=args.max_epochs, patience=args.patience,
-                            batch_size=args.batch_size, truncate=args.truncate, carry_state=args.carry_state,
-                            variant=args.variant, workers=args.workers, out=args.out)
-    run(config, progress=lambda line: print(line, flush=True))
-    print(f"wrote {config.out}/{config.name}/table.md, results.json, results.csv")
+    from core.reproduce import ReproduceConfig, reproduce_all, with_overrides
+    configs = [with_overrides(ReproduceConfig(protocol=protocol), datasets=args.datasets and tuple(args.datasets),
+                              archs=args.archs and tuple(args.archs), candidates=args.candidates, seed=args.seed,
+                              budget=args.budget, max_epochs=args.max_epochs, patience=args.patience,
+                              batch_size=args.batch_size, truncate=args.truncate, carry_state=args.carry_state,
+                              variant=args.variant, workers=args.workers, out=args.out)
+               for protocol in dict.fromkeys(args.protocol)]
+    reproduce_all(configs, progress=lambda line: print(line, flush=True))
+    for config in configs:
+        print(f"wrote {config.out}/{config.name}/table.md, results.json, results.csv")
 
 
 def cmd_datasets(args) -> None:
@@ -179,8 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sample)
     p = sub.add_parser("reproduce", help="the paper's Table 2: K learning rates per unit and dataset, "
                        "in parallel, resumable")
-    p.add_argument("--protocol", choices=("paper", "modern"), default="paper",
-                   help="paper: RMSProp, weight noise 0.075, log(lr)~U(-12,-6); modern: Adam, no noise")
+    p.add_argument("--protocol", nargs="+", choices=("paper", "modern"), default=["paper"],
+                   help="paper: RMSProp, weight noise 0.075, log(lr)~U(-12,-6); modern: Adam, no noise; "
+                        "both: one pool of workers for the two, the first named first")
     p.add_argument("--datasets", nargs="+", help="default: the paper's four")
     p.add_argument("--archs", nargs="+", choices=ARCHS, help="default: all three")
     p.add_argument("--candidates", type=int, help="K learning-rate candidates (default 10)")

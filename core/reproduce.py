@@ -124,24 +124,37 @@ def _run_job(args):
 
 def reproduce(config: ReproduceConfig, progress=print) -> list[dict]:
     """Run every job not yet finished, ``config.workers`` at a time; then summarise."""
-    jobs = config.jobs()
-    todo = [j for j in jobs if not config.run_path(*j).exists()]
-    done = len(jobs) - len(todo)
-    progress(f"{config.protocol} protocol: {len(jobs)} runs, {done} already finished, "
-             f"{len(todo)} to go on {config.workers} worker(s); lr candidates "
-             + ", ".join(f"{lr:.2e}" for lr in config.learning_rates()))
+    return reproduce_all([config], progress)[config.name]
+
+
+def reproduce_all(configs: list[ReproduceConfig], progress=print) -> dict[str, list[dict]]:
+    """Several configurations (both protocols, say) in one pool of ``configs[0].workers``
+    processes, the first configuration's runs handed out first, so that no core idles while
+    another configuration still has runs to go. Returns each configuration's summary rows."""
+    workers = configs[0].workers
+    jobs, total, finished = [], 0, 0
+    for config in configs:
+        mine = config.jobs()
+        todo = [j for j in mine if not config.run_path(*j).exists()]
+        total, finished = total + len(mine), finished + len(mine) - len(todo)
+        jobs += [(config, *j) for j in todo]
+        label = config.protocol + (f" ({config.name})" if config.name != config.protocol else "")
+        progress(f"{label} protocol: {len(mine)} runs, {len(mine) - len(todo)} already finished, "
+                 f"{len(todo)} to go on {workers} worker(s); lr candidates "
+                 + ", ".join(f"{lr:.2e}" for lr in config.learning_rates()))
     start = time.perf_counter()
-    if todo:
+    if jobs:
         ctx = mp.get_context("spawn")
-        with ctx.Pool(min(config.workers, len(todo))) as pool:
-            for i, r in enumerate(pool.imap_unordered(_run_job, [(config, *j) for j in todo]), 1):
+        with ctx.Pool(min(workers, len(jobs))) as pool:
+            for i, r in enumerate(pool.imap_unordered(_run_job, jobs, chunksize=1), 1):
                 elapsed = time.perf_counter() - start
-                eta = elapsed / i * (len(todo) - i)
-                progress(f"[{done + i}/{len(jobs)}] {r['dataset']} {r['arch']} k={r['candidate']} "
+                eta = elapsed / i * (len(jobs) - i)
+                which = f"{r['protocol']} " if len(configs) > 1 else ""
+                progress(f"[{finished + i}/{total}] {which}{r['dataset']} {r['arch']} k={r['candidate']} "
                          f"lr {r['settings']['lr']:.2e}: valid {r['valid_nll']:.3f} test {r['test_nll']:.3f} "
                          f"({r['epochs']} epochs, {r['wall_seconds']:.0f} s); elapsed {elapsed:.0f} s, "
                          f"about {eta:.0f} s left")
-    return summarise(config)
+    return {config.name: summarise(config) for config in configs}
 
 
 def load_runs(config: ReproduceConfig) -> list[dict]:

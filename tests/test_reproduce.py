@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from core.reproduce import PAPER_TABLE, ReproduceConfig, best_runs, load_runs, reproduce, table_markdown
+from core.reproduce import (PAPER_TABLE, ReproduceConfig, best_runs, load_runs, reproduce, reproduce_all,
+                            table_markdown)
 
 
 @pytest.fixture
@@ -72,6 +73,29 @@ def test_tiny_reproduction_runs_summarises_and_resumes(tiny):
     assert "0 to go" in lines[0] and len(lines) == 1
 
 
+def test_both_protocols_share_one_pool_and_write_their_own_tables(tmp_path):
+    paper = ReproduceConfig(protocol="paper", datasets=("chorales",), archs=("tanh",), candidates=1,
+                            max_epochs=1, batch_size=16, workers=2, out=str(tmp_path))
+    modern = ReproduceConfig(**{**paper.__dict__, "protocol": "modern"})
+    lines = []
+    rows = reproduce_all([paper, modern], progress=lines.append)
+    assert set(rows) == {"paper", "modern"} and all(len(r) == 1 for r in rows.values())
+    assert lines[0].startswith("paper protocol: 1 runs") and lines[1].startswith("modern protocol: 1 runs")
+    assert sorted(line.split()[1] for line in lines[2:]) == ["modern", "paper"]   # each run says which
+    assert rows["modern"][0]["lr"] == modern.learning_rates()[0] != paper.learning_rates()[0]
+    for name in ("paper", "modern"):
+        assert "| chorales | tanh |" in (tmp_path / name / "table.md").read_text()
+
+
 def test_paper_table_is_the_papers():
     assert PAPER_TABLE["jsb"]["gru"] == (6.94, 8.54)
     assert PAPER_TABLE["piano-midi"]["lstm"] == (6.49, 9.03)
+
+
+def test_cli_runs_both_protocols_in_one_call(tmp_path, capsys):
+    from core.cli import main
+    code = main(["reproduce", "--protocol", "paper", "modern", "--datasets", "chorales", "--archs", "gru",
+                 "--candidates", "1", "--max-epochs", "1", "--workers", "1", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0 and "paper protocol: 1 runs" in out and "modern protocol: 1 runs" in out
+    assert (tmp_path / "paper" / "table.md").exists() and (tmp_path / "modern" / "table.md").exists()
