@@ -12,13 +12,15 @@ from core.data import available_datasets
 from core.reproduce import PROTOCOLS
 
 X_AXES = ("updates", "seconds")  # paper.curves.<name>
-
+ROW_PX = 35  # the table's row height
 
 
 
 def _cell(key: str, value) -> str:
     if value is None:
         return ""
+    if key == "diff":
+        return f"{value:+.3f}"
     return f"{value:.2e}" if key == "lr" else f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -32,7 +34,10 @@ def show_table(rows: list[dict]) -> None:
         return
     config = {k: st.column_config.Column(v) for k, v in headers.items()}
     config["lr"] = st.column_config.NumberColumn(headers["lr"], format="%.2e")
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+    config["diff"] = st.column_config.NumberColumn(headers["diff"], format="%+.3f")
+    # every row in view (no inner scroll), and a blank where a dataset has no run yet
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, placeholder="",
+                 height=ROW_PX * (len(shown) + 1) + 3, row_height=ROW_PX)
 
 
 st.title(t("paper.title"))
