@@ -100,7 +100,12 @@ class Worker:
             return
         if force or time.monotonic() - self._views_at >= self.VIEWS_EVERY_S:
             request = self.published_views[0]
-            self.published_views = (request, {"status": self.status(), **self._get(views=request)})
+            try:
+                reply = self._get(views=request)
+            except Exception:  # noqa: BLE001 - no cache then: the page's next request asks the loop
+                self.published_views = None
+                return
+            self.published_views = (request, {"status": self.status(), **reply})
             self._views_at = time.monotonic()
 
     def tick(self) -> None:
