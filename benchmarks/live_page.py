@@ -11,8 +11,8 @@ Everything (browser, server, workers) runs on this machine, so its other load co
 result records the load average before the run, and each quantity is the median over several
 Reset -> Play -> Pause cycles (their range is kept beside it).
 
-The helpers here (``streamlit_server``, ``open_browser``, ``page_numbers``) are also used by
-the browser test (tests/test_browser_lab.py).
+The helpers here (``streamlit_server``, ``open_browser``, ``open_lab``, ``loss_points``) are also
+used by the browser test (tests/test_browser_lab.py).
 """
 import argparse
 import contextlib
@@ -99,11 +99,6 @@ def wait_for(condition, timeout: float, what: str, poll: float = 0.2):
         time.sleep(poll)
 
 
-def page_numbers(page) -> list[str]:
-    """The metric values on the page, in order."""
-    return page.eval_on_selector_all(METRIC, "els => els.map(e => e.innerText)")
-
-
 def open_lab(browser, url: str, timeout_s: float = 90.0):
     """A new page on the Lab, waiting until the models are built (the metrics show)."""
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
@@ -122,14 +117,18 @@ def click(page, label: str) -> None:
     page.get_by_role("button", name=label).first.click(force=True)
 
 
+# Points of the loss chart's traces beyond update 0, from plotly's own data (-1: no chart).
+LOSS_POINTS_JS = """() => {
+    const loss = [...document.querySelectorAll('.js-plotly-plot')]
+        .find(p => (p.layout?.yaxis?.title?.text || '').startsWith('NLL'));
+    return loss ? loss._fullData.reduce(
+        (n, t) => n + Array.from(t.x || []).filter(v => v > 0).length, 0) : -1;
+}"""
+
+
 def loss_points(page) -> int:
-    """Points of the loss chart's traces beyond update 0 (read from plotly's own data)."""
-    return page.evaluate("""() => {
-        const plots = [...document.querySelectorAll('.js-plotly-plot')];
-        const loss = plots.find(p => (p.layout?.yaxis?.title?.text || '').startsWith('NLL'));
-        if (!loss) return -1;
-        return loss._fullData.reduce((n, t) => n + Array.from(t.x || []).filter(v => v > 0).length, 0);
-    }""")
+    """Points of the loss chart's traces beyond update 0 (-1 while there is no chart)."""
+    return page.evaluate(LOSS_POINTS_JS)
 
 
 def shared_steps(page) -> int:
@@ -145,15 +144,10 @@ def shared_steps(page) -> int:
 # timestamp: when the browser received it, before its main thread got to it). Timestamps are
 # epoch milliseconds on this machine's clock. Polling the page from here instead, tens of times
 # a second, took the browser's main thread from the page it was measuring; and timing from the
-# moment Playwright is asked to click adds its own protocol round trips (0.1-0.5 s measured
+# moment Playwright is asked to click adds its own protocol round trips (0.06-0.7 s measured
 # here), which no user's click has: they are reported apart, as ``click_delivery_s``.
 RECORDER = """(metric) => {
-    const lossPoints = () => {
-        const loss = [...document.querySelectorAll('.js-plotly-plot')]
-            .find(p => (p.layout?.yaxis?.title?.text || '').startsWith('NLL'));
-        return loss ? loss._fullData.reduce(
-            (n, t) => n + Array.from(t.x || []).filter(v => v > 0).length, 0) : -1;
-    };
+    const lossPoints = """ + LOSS_POINTS_JS + """;
     if (!window.__gatelab) {
         const log = window.__gatelab = {changes: [], clicks: [], first_point: null, last: null};
         document.addEventListener('click', e => log.clicks.push(performance.timeOrigin + e.timeStamp), true);

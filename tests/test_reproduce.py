@@ -1,6 +1,7 @@
 """`reproduce` on a tiny configuration: runs, writes the table, resumes without redoing work."""
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,7 @@ def test_tiny_reproduction_runs_summarises_and_resumes(tiny):
 def test_both_protocols_share_one_pool_and_write_their_own_tables(tmp_path):
     paper = ReproduceConfig(protocol="paper", datasets=("chorales",), archs=("tanh",), candidates=1,
                             max_epochs=1, batch_size=16, workers=2, out=str(tmp_path))
-    modern = ReproduceConfig(**{**paper.__dict__, "protocol": "modern"})
+    modern = replace(paper, protocol="modern")
     lines = []
     rows = reproduce_all([paper, modern], progress=lines.append)
     assert set(rows) == {"paper", "modern"} and all(len(r) == 1 for r in rows.values())
