@@ -15,7 +15,6 @@ X_AXES = ("updates", "seconds")  # paper.curves.<name>
 ROW_PX = 35  # the table's row height
 
 
-
 def _cell(key: str, value) -> str:
     if value is None:
         return ""
