@@ -20,8 +20,8 @@ MAX_CANDIDATES, MAX_EPOCHS = 4, 20
 UNIT_NAMES = {"tanh": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
 
 
-def committed_config(protocol: str) -> ReproduceConfig:
-    return ReproduceConfig(protocol=protocol, out=str(RESULTS))
+def committed_config(protocol: str, variant: str = "torch") -> ReproduceConfig:
+    return ReproduceConfig(protocol=protocol, variant=variant, out=str(RESULTS))
 
 
 def table_rows(config: ReproduceConfig) -> list[dict]:
@@ -47,6 +47,26 @@ def table_rows(config: ReproduceConfig) -> list[dict]:
                         "ours_test": round(run["test_nll"], 3),
                         "diff": round(run["test_nll"] - paper[1], 3) if paper else None}
             rows.append(row)
+    return rows
+
+
+def unfinished(rows: list[dict]) -> list[str]:
+    """The datasets of ``rows`` with a cell not run yet or without all K candidates finished."""
+    return sorted({r["dataset"] for r in rows if "ours_test" not in r
+                   or r["candidates"].split("/")[0] != r["candidates"].split("/")[1]})
+
+
+def unit_equation_rows() -> list[dict]:
+    """The paper protocol trained with the paper's own unit equations (``--variant paper``):
+    the cells run so far, each beside the same cell with PyTorch's equations (``torch_test``)."""
+    torch_rows = {(r["dataset"], r["unit"]): r for r in table_rows(committed_config("paper"))}
+    keys = ("dataset", "unit", "candidates", "params", "lr", "ours_test", "torch_test", "paper_test",
+            "diff")  # test NLL only: the page's width holds nine such columns
+    rows = []
+    for r in table_rows(committed_config("paper", "paper")):
+        if "ours_test" in r:
+            r["torch_test"] = torch_rows[r["dataset"], r["unit"]].get("ours_test")
+            rows.append({k: r[k] for k in keys})
     return rows
 
 

@@ -24,7 +24,8 @@ def test_table_and_curves_render_from_the_committed_results():
     table = at.dataframe[0].value
     jsb_gru = table[(table["dataset"] == "JSB Chorales") & (table["unit"] == "GRU")].iloc[0]
     assert jsb_gru["paper_test"] == 8.54 and jsb_gru["ours_test"] < 9
-    assert any("Not run yet" in i.value for i in at.info)
+    unfinished = paper.unfinished(paper.table_rows(paper.committed_config("paper")))
+    assert any("Not run yet" in i.value for i in at.info) == bool(unfinished)
     charts = at.get("plotly_chart")
     assert charts, "Figure 2 is drawn"
     at.radio(key="paper_protocol").set_value("modern").run()
@@ -38,7 +39,9 @@ def test_in_korean_the_headers_titles_and_controls_are_korean():
     headers = json.loads(at.dataframe[0].proto.columns)
     assert headers["ours_test"]["label"] == "재현: 테스트" and headers["lr"]["label"] == "학습률"
     assert "JSB Chorales" in set(at.dataframe[0].value["dataset"])
-    assert any(i.value.startswith("아직 실행하지 않았거나") for i in at.info)
+    unfinished = paper.unfinished(paper.table_rows(paper.committed_config("paper")))
+    assert any(i.value.startswith("아직 실행하지 않았거나") for i in at.info) == bool(unfinished)
+    assert at.expander[0].label == "논문의 유닛 식으로 같은 프로토콜"
     assert at.radio(key="paper_protocol").options == ["논문", "현대식"]
     assert at.radio(key="paper_x").options == ["업데이트", "초"]
     assert at.button(key="paper_rerun_go").label == "시작"
@@ -52,6 +55,29 @@ def test_projector_mode_keeps_the_table_and_curves_only():
     assert not at.markdown and not at.caption and not at.get("download_button")
     assert [s.value for s in at.subheader] == ["Figure 2: learning curves"]
     assert not any(b.key == "paper_rerun_go" for b in at.button)
+
+
+def test_the_paper_units_table_sits_beside_pytorchs_equations():
+    at = page()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.expander[0].label == "The same protocol with the paper's own unit equations"
+    own = at.expander[0].dataframe[0].value
+    main = at.dataframe[0].value
+    assert len(own) >= 1 and "torch_test" in own.columns and "torch_test" not in main.columns
+    for _, row in own.iterrows():  # each cell beside the same cell of the main table
+        same = main[(main["dataset"] == row["dataset"]) & (main["unit"] == row["unit"])].iloc[0]
+        assert row["torch_test"] == same["ours_test"] and row["ours_test"] != same["ours_test"]
+    at.radio(key="paper_protocol").set_value("modern").run()
+    assert not at.expander, "the paper's equations were run under the paper protocol only"
+
+
+def test_unfinished_names_datasets_with_a_cell_missing_or_short_of_candidates():
+    rows = [{"dataset": "jsb", "candidates": "10/10", "ours_test": 8.4},
+            {"dataset": "nottingham", "candidates": "3/10", "ours_test": 3.9},
+            {"dataset": "musedata"},
+            {"dataset": "piano-midi", "candidates": "10/10", "ours_test": 7.9}]
+    assert paper.unfinished(rows) == ["musedata", "nottingham"]
+    assert paper.unfinished(rows[:1] + rows[3:]) == []
 
 
 def test_table_rows_put_the_paper_beside_ours():

@@ -23,9 +23,9 @@ def _cell(key: str, value) -> str:
     return f"{value:.2e}" if key == "lr" else f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def show_table(rows: list[dict]) -> None:
-    """Table 2 with translated headers; datasets by their titles."""
-    headers = table("paper.columns")
+def show_table(rows: list[dict], relabel: dict | None = None) -> None:
+    """Table 2 with translated headers (``relabel`` renames some); datasets by their titles."""
+    headers = table("paper.columns") | (relabel or {})
     shown = [{**r, "dataset": dataset_title(r["dataset"])} for r in rows]
     if projector():  # an HTML table takes the projector's larger type; a data grid does not
         cells = [{headers.get(k, k): _cell(k, v) for k, v in r.items()} for r in shown]
@@ -34,6 +34,8 @@ def show_table(rows: list[dict]) -> None:
     config = {k: st.column_config.Column(v) for k, v in headers.items()}
     config["lr"] = st.column_config.NumberColumn(headers["lr"], format="%.2e")
     config["diff"] = st.column_config.NumberColumn(headers["diff"], format="%+.3f")
+    for key in ("ours_train", "ours_test", "torch_test"):  # ours to the third decimal, all alike
+        config[key] = st.column_config.NumberColumn(headers.get(key, key), format="%.3f")
     # every row in view (no inner scroll), and a blank where a dataset has no run yet
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config, placeholder="",
                  height=ROW_PX * (len(shown) + 1) + 3, row_height=ROW_PX)
@@ -42,6 +44,11 @@ def show_table(rows: list[dict]) -> None:
 st.title(t("paper.title"))
 if not projector():
     st.markdown(t("paper.intro"))
+
+@st.cache_data(show_spinner=False)
+def paper_units() -> list[dict]:
+    return paper.unit_equation_rows()
+
 
 @st.cache_data(show_spinner=False)
 def committed(protocol: str) -> tuple[list, dict]:
@@ -58,14 +65,16 @@ protocol = st.radio(t("paper.protocol.label"), PROTOCOLS, horizontal=True, key="
                     format_func=protocols.get, help=t("paper.protocol.help"))
 rows, curves = committed(protocol)
 show_table(rows)
-missing = sorted({r["dataset"] for r in rows  # no run yet, or not all K candidates
-                  if "ours_test" not in r or r["candidates"].split("/")[0] != r["candidates"].split("/")[1]})
-if missing:
+if missing := paper.unfinished(rows):
     st.info(t("paper.not_run", datasets=", ".join(dataset_title(d) for d in missing)))
 csv_path = paper.RESULTS / protocol / "results.csv"
 if csv_path.exists() and not projector():
     st.download_button(t("paper.download"), csv_path.read_bytes(),
                        file_name=f"gatelab-reproduce-{protocol}.csv", mime="text/csv")
+if protocol == "paper" and not projector() and (own := paper_units()):
+    with st.expander(t("paper.units.heading")):
+        st.markdown(t("paper.units.intro"))
+        show_table(own, relabel=table("paper.units.columns"))
 
 st.subheader(t("paper.curves.heading"))
 if curves:
