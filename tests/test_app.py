@@ -1,24 +1,16 @@
 """The dashboard under Streamlit's AppTest: pages render, Play / Pause / Step / Reset do what
 they say, the URL sets the controls, errors are messages. Each AppTest session starts its own
 worker process (as a browser session would)."""
-import base64
 import json
 import re
 import time
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = "../app/streamlit_app.py"
+from tests.apptest import decode, new_app, open_page
+
 UPDATES = re.compile(r"^([\d,]+) updates · ")
-
-
-def new_app(**params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at
 
 
 def run_until(at: AppTest, condition, timeout: float = 90.0, what: str = "") -> AppTest:
@@ -40,14 +32,6 @@ def updates(at: AppTest) -> list[int]:
     """Each model's update count, as the page prints it under its metrics."""
     found = [UPDATES.match(c.value) for c in at.caption]
     return [int(m.group(1).replace(",", "")) for m in found if m]
-
-
-def decode(value):
-    """Plotly's base64 typed arrays ({"dtype", "bdata"}) back to numpy."""
-    if isinstance(value, dict) and "bdata" in value:
-        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        return array.reshape([int(s) for s in value["shape"].split(",")]) if "shape" in value else array
-    return np.asarray(value)
 
 
 def loss_chart(at: AppTest) -> dict:
@@ -140,9 +124,8 @@ def test_a_missing_dataset_is_an_error_message(tmp_path, monkeypatch):
 
 
 def test_the_guide_page_renders():
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.switch_page("screens/guide.py").run()
-    assert not at.exception and at.title[0].value == "How to read GateLab"
+    at = open_page("screens/guide.py")
+    assert at.title[0].value == "How to read GateLab"
     client = at.session_state["lab_client"] if "lab_client" in at.session_state else None
     if client is not None:
         client.close()

@@ -3,18 +3,16 @@ for at run time (which tests/test_text.py cannot see)."""
 import json
 import re
 
-from streamlit.testing.v1 import AppTest
-
 from app import text
 from app.equations import READOUT, equations, note
 from app.guide import full_guide, short_guide
 from core.lab import dataset_choices
 from core.models import ARCHS, VARIANTS
 from core.train import OPTIMIZERS
-from test_app import new_app, ready, run_until
+from tests.apptest import new_app, open_page
+from tests.test_app import ready, run_until
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
-APP = "../app/streamlit_app.py"
 SMALL = {"archs": "lstm", "budget": "2000"}  # one small model: a quick worker
 MIDI_ERRORS = ("not_midi", "truncated", "corrupt", "empty", "no_notes", "drums_only", "out_of_range",
                "too_large", "too_long", "other")  # core.midi.MidiError kinds, and the fallback
@@ -118,10 +116,8 @@ def test_teacher_mode_keeps_the_urls_settings_and_hides_their_widgets():
 
 
 def test_the_guide_page_speaks_korean():
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.query_params["lang"] = "ko"
-    at.switch_page("screens/guide.py").run()
-    assert not at.exception and at.title[0].value == "GateLab 읽는 법"
+    at = open_page("screens/guide.py", lang="ko")
+    assert at.title[0].value == "GateLab 읽는 법"
     assert "네 번의 클릭으로 하는 수업" in at.markdown[0].value
     if "lab_client" in at.session_state:
         at.session_state["lab_client"].close()

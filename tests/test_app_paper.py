@@ -1,21 +1,13 @@
 """The Paper page: the committed Table 2 and Figure 2 render; a small rerun runs to the end."""
 import json
 import time
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
 
 from app import paper
-
-APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+from tests.apptest import open_page
 
 
 def page(**params):
-    at = AppTest.from_file(APP, default_timeout=90)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.switch_page("screens/paper.py").run()
-    return at
+    return open_page("screens/paper.py", **params)
 
 
 def test_table_and_curves_render_from_the_committed_results():

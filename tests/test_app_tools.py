@@ -12,9 +12,8 @@ from core.data import load_dataset
 from core.lab import Lab, LabSettings, validation_pieces
 from core.teaching import memory_gradients, model_saturation
 from core.teaching_cells import Clamp, intervention
-from tests.test_app import decode
+from tests.apptest import decode, new_app
 
-APP = "../app/streamlit_app.py"
 PAGE = "screens/tools.py"
 
 
@@ -26,9 +25,7 @@ def lab():
 
 
 def open_tools(lab, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
+    at = new_app(timeout=60, **params)
     at.session_state[LAB_WEIGHTS] = lab.weights()
     at.switch_page(PAGE)
     if "source" not in params:

@@ -12,18 +12,13 @@ from app import text
 from app.upload import lab_models
 from core.data import load_dataset
 from core.teaching import answer_nll, lesson_settings
+from tests.apptest import open_page
 
-APP = "../app/streamlit_app.py"
 PAGE = "screens/lesson.py"
 
 
 def open_lesson(**params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(PAGE, timeout=60, **params)
 
 
 def wait_for_answers(at: AppTest, timeout: float = 60, label: str = "NLL at the answer") -> AppTest:

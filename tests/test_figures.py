@@ -325,13 +325,8 @@ def test_a_page_draws_its_charts_in_its_language_and_mode():
     axis titles and the projector's thick lines (the page passes lang() to the builder)."""
     import json
 
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"),
-                           default_timeout=90)
-    at.query_params["lang"] = "ko"
-    at.query_params["projector"] = "1"
-    at.switch_page("screens/paper.py").run()
-    assert not at.exception, [e.value for e in at.exception]
+    from tests.apptest import open_page
+    at = open_page("screens/paper.py", lang="ko", projector="1")
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     curves = next(s for s in specs if s["layout"].get("yaxis", {}).get("title", {}).get("text", "")
                   .startswith("시간 단계당 NLL"))

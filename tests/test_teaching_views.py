@@ -11,7 +11,7 @@ from app.figures.saturation import saturation_figure
 from app.stepper import input_keys, stepper_lines
 from core.models import build_model
 from core.teaching_cells import step_numbers
-from tests.test_app import decode
+from tests.apptest import decode
 
 
 def spec(fig) -> dict:

@@ -13,9 +13,9 @@ from app.upload import trace_csv, trace_npz
 from core.midi import midi_to_roll, roll_to_midi_bytes
 from core.pretrained import load_pretrained
 from core.trace import trace
-from tests.test_app import decode
+from tests import apptest
+from tests.apptest import decode
 
-APP = "../app/streamlit_app.py"
 PAGE = "screens/upload.py"
 GATES = {"tanh RNN h", "GRU z", "GRU r", "LSTM i", "LSTM f", "LSTM o"}
 CHORDS = ((60, 64, 67), (62, 65, 69), (59, 62, 67), (60, 64, 67))
@@ -57,12 +57,7 @@ DETAILS = {  # kind -> words of core's English detail, shown under the page's se
 
 def open_page(**params) -> AppTest:
     """The page, with URL parameters (``lang="ko"``, ``projector="1"``)."""
-    at = AppTest.from_file(APP, default_timeout=90)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return apptest.open_page(PAGE, **params)
 
 
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
