@@ -52,19 +52,12 @@ def dataset_options() -> dict[str, str]:
     return {name: label(name) for name in [*dataset_choices(), UPLOAD]}
 
 
-def _url_problems(params: dict) -> list[tuple[str, dict]]:
-    """(text key, values) for each URL setting that ``LabSettings.from_params`` ignores: kept
-    as keys, so a later switch of language rewords them."""
-    problems = []
-    for f in fields(LabSettings):
-        if f.name not in params or not LabSettings.from_params({f.name: params[f.name]})[1]:
-            continue
-        if f.name in CHOICES:
-            problems.append(("lab.url.choices", {"name": f.name, "value": params[f.name],
-                                                 "choices": ", ".join(CHOICES[f.name])}))
-        else:
-            problems.append(("lab.url.ignored", {"name": f.name, "value": params[f.name]}))
-    return problems
+def _url_problems(params: dict, ignored) -> list[tuple[str, dict]]:
+    """(text key, values) for each URL setting ``LabSettings.from_params`` ignored: kept as
+    keys, so a later switch of language rewords them."""
+    return [("lab.url.choices", {"name": name, "value": params[name], "choices": ", ".join(CHOICES[name])})
+            if name in CHOICES else ("lab.url.ignored", {"name": name, "value": params[name]})
+            for name in ignored]
 
 
 def load_url_once() -> None:
@@ -72,8 +65,8 @@ def load_url_once() -> None:
     if st.session_state.get("url_loaded"):
         return
     params = st.query_params.to_dict()
-    settings, _ = LabSettings.from_params(params)
-    problems = _url_problems(params)
+    settings, ignored = LabSettings.from_params(params)
+    problems = _url_problems(params, ignored)
     if settings.dataset not in {*dataset_choices(), UPLOAD}:
         problems.append(("lab.url.dataset", {"value": settings.dataset, "default": LabSettings.dataset}))
         settings.dataset = LabSettings.dataset

@@ -68,10 +68,10 @@ class LabSettings:
                 for k, v in d.items()}
 
     @classmethod
-    def from_params(cls, params) -> tuple["LabSettings", list[str]]:
+    def from_params(cls, params) -> tuple["LabSettings", dict[str, str]]:
         """Settings from URL parameters; unreadable values keep their defaults and are
-        reported (a shared link with a typo still opens the page)."""
-        values, problems = {}, []
+        reported, by field name (a shared link with a typo still opens the page)."""
+        values, problems = {}, {}
         for f in fields(cls):
             if f.name not in params:
                 continue
@@ -81,7 +81,7 @@ class LabSettings:
                 cls(**{f.name: values[f.name]})
             except ValueError as e:
                 values.pop(f.name, None)
-                problems.append(f"URL parameter {f.name}={raw!r} ignored: {e}")
+                problems[f.name] = f"URL parameter {f.name}={raw!r} ignored: {e}"
         return cls(**values), problems
 
 
