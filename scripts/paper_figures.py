@@ -11,18 +11,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from app.figures.loss import loss_figure  # noqa: E402
-from core.reproduce import PROTOCOLS, ReproduceConfig, learning_curves  # noqa: E402
+from core.reproduce import (PROTOCOLS, ReproduceConfig, candidates_done, learning_curves,  # noqa: E402
+                            load_runs)
 
 
 def main(out=ROOT / "docs" / "img"):
     out.mkdir(parents=True, exist_ok=True)
     for protocol in PROTOCOLS:
-        curves = learning_curves(ReproduceConfig(protocol=protocol, out=str(ROOT / "results" / "reproduce")))
+        config = ReproduceConfig(protocol=protocol, out=str(ROOT / "results" / "reproduce"))
+        curves, done = learning_curves(config), candidates_done(load_runs(config))
         for dataset, by_arch in curves.items():
+            runs = sum(done.get((dataset, a), 0) for a in config.archs)
+            total = len(config.archs) * config.candidates
+            unfinished = f" (so far: {runs} of {total} runs)" if runs < total else ""
             for x in ("updates", "seconds"):
                 fig = loss_figure(by_arch, x=x, height=380)
-                fig.update_layout(title={"text": f"{dataset}, {protocol} protocol: NLL against {x}"},
-                                  margin={"t": 70})
+                title = f"{dataset}, {protocol} protocol: NLL against {x}{unfinished}"
+                fig.update_layout(title={"text": title}, margin={"t": 70})
                 path = out / f"fig2-{protocol}-{dataset}-{x}.png"
                 fig.write_image(path, width=760, height=380)
                 print("wrote", path.relative_to(ROOT))
