@@ -45,6 +45,7 @@ st.title(t("paper.title"))
 if not projector():
     st.markdown(t("paper.intro"))
 
+
 @st.cache_data(show_spinner=False)
 def paper_units() -> list[dict]:
     return paper.unit_equation_rows()
