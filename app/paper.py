@@ -52,8 +52,12 @@ def table_rows(config: ReproduceConfig) -> list[dict]:
 
 def unfinished(rows: list[dict]) -> list[str]:
     """The datasets of ``rows`` with a cell not run yet or without all K candidates finished."""
-    return sorted({r["dataset"] for r in rows if "ours_test" not in r
-                   or r["candidates"].split("/")[0] != r["candidates"].split("/")[1]})
+    def finished(r: dict) -> bool:
+        if "ours_test" not in r:
+            return False
+        done, k = r["candidates"].split("/")  # "done/K", as the table shows it
+        return done == k
+    return sorted({r["dataset"] for r in rows if not finished(r)})
 
 
 def unit_equation_rows() -> list[dict]:
