@@ -4,6 +4,7 @@ The rerun is ``python -m core reproduce`` in a child process (never in the serve
 interpreter): its progress lines are read by a small I/O thread and shown by the page. Its
 size is capped (K <= 4 candidates, <= 20 epochs, one dataset), so it always ends by itself.
 """
+import math
 import subprocess
 import sys
 import tempfile
@@ -11,8 +12,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.reproduce import (PAPER_TABLE, ReproduceConfig, best_runs, candidates_done, learning_curves,
-                            load_runs)
+from core.reproduce import (FIELD_RNN, PAPER_TABLE, ReproduceConfig, best_runs, candidates_done,
+                            learning_curves, load_runs)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "reproduce"
@@ -58,6 +59,32 @@ def unfinished(rows: list[dict]) -> list[str]:
         done, k = r["candidates"].split("/")  # "done/K", as the table shows it
         return done == k
     return sorted({r["dataset"] for r in rows if not finished(r)})
+
+
+def field_rows(rows: list[dict]) -> list[dict]:
+    """Per dataset, the tanh RNN cell of ``rows`` (Table 2) beside the field's plain RNNs on the
+    same data (Boulanger-Lewandowski 2012), test NLL: an independent check on both our numbers
+    and the paper's. Datasets whose tanh cell has no run yet are left out."""
+    out = []
+    for r in rows:
+        if r["unit"] != UNIT_NAMES["tanh"] or "ours_test" not in r:
+            continue
+        sgd, hf = FIELD_RNN[r["dataset"]]["sgd"], FIELD_RNN[r["dataset"]]["hf"]
+        out.append({"dataset": r["dataset"], "field_sgd": sgd, "field_hf": hf,
+                    "ours_test": r["ours_test"], "paper_test": r["paper_test"],
+                    "ours_vs_hf": round(r["ours_test"] - hf, 3),
+                    "paper_vs_hf": round(r["paper_test"] - hf, 3)})
+    return out
+
+
+def field_spread(rows: list[dict]) -> tuple[float, tuple[float, float]]:
+    """How far from the Hessian-free RNN ``field_rows`` put ours (the largest gap, rounded up to
+    0.01) and the paper's (the smallest gap rounded down, the largest up, to 0.1 nats), so that
+    "within" and "between" stay true of the table's unrounded cells."""
+    ours = max(abs(r["ours_vs_hf"]) for r in rows)
+    theirs = [abs(r["paper_vs_hf"]) for r in rows]
+    return (math.ceil(ours * 100) / 100,
+            (math.floor(min(theirs) * 10) / 10, math.ceil(max(theirs) * 10) / 10))
 
 
 def unit_equation_rows() -> list[dict]:

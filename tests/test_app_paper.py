@@ -33,7 +33,10 @@ def test_in_korean_the_headers_titles_and_controls_are_korean():
     assert "JSB Chorales" in set(at.dataframe[0].value["dataset"])
     unfinished = paper.unfinished(paper.table_rows(paper.committed_config("paper")))
     assert any(i.value.startswith("아직 실행하지 않았거나") for i in at.info) == bool(unfinished)
-    assert at.expander[0].label == "논문의 유닛 식으로 같은 프로토콜"
+    assert [e.label for e in at.expander] == ["일부 칸이 논문과 어긋나는 이유: 독립적인 확인",
+                                              "논문의 유닛 식으로 같은 프로토콜"]
+    check = at.expander[0].markdown[0].value
+    assert "Hessian-free" in check and "nats 이내" in check
     assert at.radio(key="paper_protocol").options == ["논문", "현대식"]
     assert at.radio(key="paper_x").options == ["업데이트", "초"]
     assert at.button(key="paper_rerun_go").label == "시작"
@@ -49,11 +52,51 @@ def test_projector_mode_keeps_the_table_and_curves_only():
     assert not any(b.key == "paper_rerun_go" for b in at.button)
 
 
+def expander(at, label):
+    return next(e for e in at.expander if e.label == label)
+
+
+def test_the_tanh_rnn_sits_beside_the_fields_plain_rnns():
+    at = page()
+    assert not at.exception, [e.value for e in at.exception]
+    box = expander(at, "Why some cells miss the paper: an independent check")
+    field, main = box.dataframe[0].value, at.dataframe[0].value
+    tanh = main[main["unit"] == "tanh RNN"].dropna(subset=["ours_test"])
+    assert len(field) == len(tanh) >= 1
+    for _, row in field.iterrows():  # the main table's tanh cells, beside the 2012 numbers
+        same = tanh[tanh["dataset"] == row["dataset"]].iloc[0]
+        assert row["ours_test"] == same["ours_test"] and row["paper_test"] == same["paper_test"]
+        assert abs(row["ours_vs_hf"] - (row["ours_test"] - row["field_hf"])) < 1e-9
+        assert row["field_sgd"] > row["field_hf"]  # Hessian-free trained the better RNN
+    text = box.markdown[0].value
+    rows = paper.field_rows(paper.table_rows(paper.committed_config("paper")))
+    ours, (low, high) = paper.field_spread(rows)
+    assert f"within {ours:.2f} nats" in text and f"{low:.1f}–{high:.1f} nats off" in text
+    assert ("So our core agrees" in text) == (ours < low)
+    at.radio(key="paper_protocol").set_value("modern").run()
+    assert not at.expander, "the check sets the paper protocol's tanh RNN beside the field"
+
+
+def test_field_spread_rounds_outward_so_the_text_stays_true():
+    rows = [{"ours_vs_hf": -0.297, "paper_vs_hf": -0.76}, {"ours_vs_hf": 0.118, "paper_vs_hf": 1.37},
+            {"ours_vs_hf": 0.02, "paper_vs_hf": 0.52}]
+    assert paper.field_spread(rows) == (0.3, (0.5, 1.4))
+    assert paper.field_spread([{"ours_vs_hf": 0.301, "paper_vs_hf": 0.58}]) == (0.31, (0.5, 0.6))
+
+
+def test_field_rows_leave_out_datasets_without_a_tanh_run():
+    rows = [{"dataset": "jsb", "unit": "tanh RNN", "ours_test": 8.5, "paper_test": 9.1},
+            {"dataset": "jsb", "unit": "GRU", "ours_test": 8.4, "paper_test": 8.54},
+            {"dataset": "musedata", "unit": "tanh RNN", "paper_test": 6.23}]
+    [row] = paper.field_rows(rows)
+    assert row["dataset"] == "jsb" and row["ours_vs_hf"] == round(8.5 - 8.58, 3)
+    assert row["paper_vs_hf"] == round(9.1 - 8.58, 3)
+
+
 def test_the_paper_units_table_sits_beside_pytorchs_equations():
     at = page()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.expander[0].label == "The same protocol with the paper's own unit equations"
-    own = at.expander[0].dataframe[0].value
+    own = expander(at, "The same protocol with the paper's own unit equations").dataframe[0].value
     main = at.dataframe[0].value
     assert len(own) >= 1 and "torch_test" in own.columns and "torch_test" not in main.columns
     for _, row in own.iterrows():  # each cell beside the same cell of the main table

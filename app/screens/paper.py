@@ -13,12 +13,13 @@ from core.reproduce import PROTOCOLS
 
 X_AXES = ("updates", "seconds")  # paper.curves.<name>
 ROW_PX = 35  # the table's row height
+SIGNED = ("diff", "ours_vs_hf", "paper_vs_hf")  # differences, shown with their sign
 
 
 def _cell(key: str, value) -> str:
     if value is None:
         return ""
-    if key == "diff":
+    if key in SIGNED:
         return f"{value:+.3f}"
     return f"{value:.2e}" if key == "lr" else f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -33,9 +34,12 @@ def show_table(rows: list[dict], relabel: dict | None = None) -> None:
         return
     config = {k: st.column_config.Column(v) for k, v in headers.items()}
     config["lr"] = st.column_config.NumberColumn(headers["lr"], format="%.2e")
-    config["diff"] = st.column_config.NumberColumn(headers["diff"], format="%+.3f")
+    for key in SIGNED:
+        config[key] = st.column_config.NumberColumn(headers.get(key, key), format="%+.3f")
     for key in ("ours_train", "ours_test", "torch_test"):  # ours to the third decimal, all alike
         config[key] = st.column_config.NumberColumn(headers.get(key, key), format="%.3f")
+    for key in ("paper_train", "paper_test", "field_sgd", "field_hf"):  # as printed: 2 decimals
+        config[key] = st.column_config.NumberColumn(headers.get(key, key), format="%.2f")
     # every row in view (no inner scroll), and a blank where a dataset has no run yet
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config, placeholder="",
                  height=ROW_PX * (len(shown) + 1) + 3, row_height=ROW_PX)
@@ -72,6 +76,15 @@ csv_path = paper.RESULTS / protocol / "results.csv"
 if csv_path.exists() and not projector():
     st.download_button(t("paper.download"), csv_path.read_bytes(),
                        file_name=f"gatelab-reproduce-{protocol}.csv", mime="text/csv")
+if protocol == "paper" and not projector() and (field := paper.field_rows(rows)):
+    with st.expander(t("paper.field.heading")):
+        ours, theirs = paper.field_spread(field)
+        text = t("paper.field.intro", ours=f"{ours:.2f}", paper_low=f"{theirs[0]:.1f}",
+                 paper_high=f"{theirs[1]:.1f}")
+        if ours < theirs[0]:  # the conclusion holds only while ours is the closer everywhere
+            text += " " + t("paper.field.verdict")
+        st.markdown(text + " " + t("paper.field.more"))
+        show_table(field, relabel=table("paper.field.columns"))
 if protocol == "paper" and not projector() and (own := paper_units()):
     with st.expander(t("paper.units.heading")):
         st.markdown(t("paper.units.intro"))
