@@ -117,16 +117,24 @@ def cmd_sample(args) -> None:
 
 
 def cmd_reproduce(args) -> None:
-    from core.reproduce import ReproduceConfig, reproduce_all, with_overrides
+    from core.reproduce import ReproduceConfig, reproduce_all, seed_spread_all, with_overrides
     configs = [with_overrides(ReproduceConfig(protocol=protocol), datasets=args.datasets and tuple(args.datasets),
                               archs=args.archs and tuple(args.archs), candidates=args.candidates, seed=args.seed,
                               budget=args.budget, max_epochs=args.max_epochs, patience=args.patience,
                               batch_size=args.batch_size, truncate=args.truncate, carry_state=args.carry_state,
                               variant=args.variant, workers=args.workers, out=args.out)
                for protocol in dict.fromkeys(args.protocol)]
-    reproduce_all(configs, progress=lambda line: print(line, flush=True))
+
+    def progress(line: str) -> None:
+        print(line, flush=True)
+
+    reproduce_all(configs, progress=progress)
     for config in configs:
         print(f"wrote {config.out}/{config.name}/table.md, results.json, results.csv")
+    if args.seeds:
+        seed_spread_all(configs, args.seeds, progress=progress)
+        for config in configs:
+            print(f"wrote {config.out}/{config.name}/seeds.md, seeds.json")
 
 
 def cmd_datasets(args) -> None:
@@ -197,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variant", choices=("torch", "paper"),
                    help="unit equations: torch (PyTorch's, default) or paper (reset before the "
                         "product, LSTM peepholes); paper runs are kept apart")
+    p.add_argument("--seeds", type=int, default=0, metavar="N",
+                   help="then retrain each cell's selected learning rate with N fresh seeds, to see "
+                        "how much of the table is the seed's luck (writes seeds.md; default 0: none)")
     p.add_argument("--workers", type=int, help="parallel processes (default: all cores)")
     p.add_argument("--out", default="results/reproduce", help="results directory (default results/reproduce)")
     p.set_defaults(func=cmd_reproduce)

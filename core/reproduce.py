@@ -13,6 +13,10 @@ modern : Adam, no weight noise, clip 1, K learning rates with log10(lr) ~ U(-4, 
          parameter budget (default the paper's ~20k; larger as an option).
 The same K draws serve every dataset and unit, so the units compete on equal candidates.
 
+Seed spread (``--seeds N``): each cell's selected learning rate retrained with N fresh seeds
+(``OUT/runs/<protocol>-seeds/``, resumable the same way), to tell which differences between the
+units are larger than the seed's luck (``OUT/<protocol>/seeds.md``).
+
 Units: PyTorch's equations by default (``variant="torch"``: nn.GRU's reset inside the product,
 nn.LSTM without peepholes); ``variant="paper"`` trains the paper's own (reset before the product,
 peepholes), and its runs and tables sit apart (``<protocol>-paperunits``).
@@ -98,26 +102,25 @@ class ReproduceConfig:
         return [(d, a, k) for d in self.datasets for a in self.archs for k in range(self.candidates)]
 
 
-def run_one(config: ReproduceConfig, dataset: str, arch: str, k: int) -> dict:
-    """Train one candidate and write its result file. Runs in a worker process."""
+def train_run(settings, path: Path, record: dict) -> dict:
+    """Train ``settings`` with early stopping, evaluate the best-validation weights on train,
+    valid and test, and write ``record`` with the results to ``path`` atomically (a run either
+    finished or is absent). Runs in a worker process."""
     import torch
 
     from core.data import load_dataset
     from core.train import Trainer, evaluate, fit
     torch.set_num_threads(1)  # one process per core beats threads for models this small
-    settings = config.run_settings(dataset, arch, k)
-    data = load_dataset(dataset)
+    data = load_dataset(settings.dataset)
     t0 = time.perf_counter()
     trainer = Trainer(settings)
     history = fit(trainer, data.splits["train"], data.splits["valid"])
     final = {split: evaluate(trainer.model, data.splits[split]) for split in ("train", "valid", "test")}
-    result = {"protocol": config.protocol, "dataset": dataset, "arch": arch, "candidate": k,
-              "settings": settings.to_dict(), "units": trainer.model.spec.units,
+    result = {**record, "settings": settings.to_dict(), "units": trainer.model.spec.units,
               "n_params": trainer.model.spec.n_params, "epochs": len(history),
               "updates": trainer.updates, "wall_seconds": time.perf_counter() - t0,
               "history": history, **{f"{s}_nll": m["nll"] for s, m in final.items()},
               **{f"{s}_accuracy": m["accuracy"] for s, m in final.items()}}
-    path = config.run_path(dataset, arch, k)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part")
     tmp.write_text(json.dumps(result))
@@ -125,9 +128,32 @@ def run_one(config: ReproduceConfig, dataset: str, arch: str, k: int) -> dict:
     return result
 
 
-def _run_job(args):
-    config, dataset, arch, k = args
-    return run_one(config, dataset, arch, k)
+def run_one(config: ReproduceConfig, dataset: str, arch: str, k: int) -> dict:
+    """Train candidate ``k`` of one cell and write its result file."""
+    return train_run(config.run_settings(dataset, arch, k), config.run_path(dataset, arch, k),
+                     {"protocol": config.protocol, "dataset": dataset, "arch": arch, "candidate": k})
+
+
+def _call(job):
+    fn, args = job
+    return fn(*args)
+
+
+def _run_pool(jobs: list, workers: int, progress, label, done_before: int, total: int,
+              name_protocol: bool) -> None:
+    """``jobs`` ((function, args) pairs) in ``workers`` spawned processes, one progress line per
+    finished run: ``label(result)`` (after its protocol, where several share the pool), its
+    NLLs, and the elapsed and estimated remaining time."""
+    start = time.perf_counter()
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(min(workers, len(jobs))) as pool:
+        for i, r in enumerate(pool.imap_unordered(_call, jobs, chunksize=1), 1):
+            elapsed = time.perf_counter() - start
+            eta = elapsed / i * (len(jobs) - i)
+            which = f"{r['protocol']} " if name_protocol else ""
+            progress(f"[{done_before + i}/{total}] {which}{label(r)} lr {r['settings']['lr']:.2e}: "
+                     f"valid {r['valid_nll']:.3f} test {r['test_nll']:.3f} ({r['epochs']} epochs, "
+                     f"{r['wall_seconds']:.0f} s); elapsed {elapsed:.0f} s, about {eta:.0f} s left")
 
 
 def reproduce(config: ReproduceConfig, progress=print) -> list[dict]:
@@ -145,24 +171,138 @@ def reproduce_all(configs: list[ReproduceConfig], progress=print) -> dict[str, l
         mine = config.jobs()
         todo = [j for j in mine if not config.run_path(*j).exists()]
         total, finished = total + len(mine), finished + len(mine) - len(todo)
-        jobs += [(config, *j) for j in todo]
+        jobs += [(run_one, (config, *j)) for j in todo]
         label = config.protocol + (f" ({config.name})" if config.name != config.protocol else "")
         progress(f"{label} protocol: {len(mine)} runs, {len(mine) - len(todo)} already finished, "
                  f"{len(todo)} to go on {workers} worker(s); lr candidates "
                  + ", ".join(f"{lr:.2e}" for lr in config.learning_rates()))
-    start = time.perf_counter()
     if jobs:
-        ctx = mp.get_context("spawn")
-        with ctx.Pool(min(workers, len(jobs))) as pool:
-            for i, r in enumerate(pool.imap_unordered(_run_job, jobs, chunksize=1), 1):
-                elapsed = time.perf_counter() - start
-                eta = elapsed / i * (len(jobs) - i)
-                which = f"{r['protocol']} " if len(configs) > 1 else ""
-                progress(f"[{finished + i}/{total}] {which}{r['dataset']} {r['arch']} k={r['candidate']} "
-                         f"lr {r['settings']['lr']:.2e}: valid {r['valid_nll']:.3f} test {r['test_nll']:.3f} "
-                         f"({r['epochs']} epochs, {r['wall_seconds']:.0f} s); elapsed {elapsed:.0f} s, "
-                         f"about {eta:.0f} s left")
+        _run_pool(jobs, workers, progress, lambda r: f"{r['dataset']} {r['arch']} k={r['candidate']}",
+                  finished, total, name_protocol=len(configs) > 1)
     return {config.name: summarise(config) for config in configs}
+
+
+SEED_BASE = 1000  # seed-spread runs use seeds 1000, 1001, ...: none is a candidate's seed
+
+
+def seed_path(config: ReproduceConfig, dataset: str, arch: str, seed: int) -> Path:
+    return Path(config.out) / "runs" / f"{config.name}-seeds" / dataset / f"{arch}-s{seed}.json"
+
+
+def seed_jobs(config: ReproduceConfig, n_seeds: int) -> list[tuple[str, str, int, int]]:
+    """(dataset, arch, k, seed): each cell's selected candidate k, retrained with ``n_seeds``
+    fresh seeds at its learning rate. Every candidate of a cell must have finished first (until
+    then its selection is not final)."""
+    runs = load_runs(config)
+    best, done = best_runs(runs), candidates_done(runs)
+    jobs = []
+    for d in config.datasets:
+        for a in config.archs:
+            if done.get((d, a), 0) < config.candidates:
+                raise ValueError(f"{d} {a}: {done.get((d, a), 0)} of {config.candidates} learning-rate "
+                                 "candidates finished; the seed spread retrains the selected one, so "
+                                 "run them all first")
+            jobs += [(d, a, best[d, a]["candidate"], SEED_BASE + i) for i in range(n_seeds)]
+    return jobs
+
+
+def run_seed(config: ReproduceConfig, dataset: str, arch: str, k: int, seed: int) -> dict:
+    """Candidate ``k``'s settings (its learning rate) with another seed: another initialisation,
+    batch order and weight noise."""
+    settings = replace(config.run_settings(dataset, arch, k), seed=seed)
+    return train_run(settings, seed_path(config, dataset, arch, seed),
+                     {"protocol": config.protocol, "dataset": dataset, "arch": arch, "candidate": k,
+                      "seed": seed})
+
+
+def seed_spread_all(configs: list[ReproduceConfig], n_seeds: int, progress=print) -> dict:
+    """How much of Table 2 is the seed's luck: each cell's selected learning rate retrained with
+    ``n_seeds`` fresh seeds, in one pool like ``reproduce_all`` and resumable the same way.
+    Writes ``seeds.json`` and ``seeds.md`` per configuration, over every seed run in its results
+    directory; returns their rows (``spread_rows``)."""
+    jobs, total, finished = [], 0, 0
+    for config in configs:
+        mine = seed_jobs(config, n_seeds)
+        todo = [j for j in mine if not seed_path(config, j[0], j[1], j[3]).exists()]
+        total, finished = total + len(mine), finished + len(mine) - len(todo)
+        jobs += [(run_seed, (config, *j)) for j in todo]
+        progress(f"{config.name} seed spread: {len(mine)} runs ({n_seeds} seeds per cell), "
+                 f"{len(mine) - len(todo)} already finished, {len(todo)} to go")
+    if jobs:
+        _run_pool(jobs, configs[0].workers, progress, lambda r: f"{r['dataset']} {r['arch']} seed {r['seed']}",
+                  finished, total, name_protocol=len(configs) > 1)
+    out = {}
+    for config in configs:
+        rows = spread_rows(load_seed_runs(config), best_runs(load_runs(with_runs_on_disk(config))))
+        pairs = compare_units(rows)
+        path = Path(config.out) / config.name
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "seeds.json").write_text(json.dumps({"cells": rows, "pairs": pairs}, indent=1))
+        (path / "seeds.md").write_text(spread_markdown(rows, pairs))
+        out[config.name] = rows
+    return out
+
+
+def load_seed_runs(config: ReproduceConfig) -> list[dict]:
+    """Every seed-spread run under ``config``'s results directory (of any dataset, not only
+    ``config``'s), by dataset, unit and seed."""
+    runs = [json.loads(p.read_text()) for p in
+            (Path(config.out) / "runs" / f"{config.name}-seeds").glob("*/*-s*.json")]
+    place = {d: i for i, d in enumerate(PAPER_DATASETS)}
+    return sorted(runs, key=lambda r: (place.get(r["dataset"], len(place)), r["dataset"],
+                                       ARCHS.index(r["arch"]), r["seed"]))
+
+
+def spread_rows(runs: list[dict], selected: dict) -> list[dict]:
+    """Per (dataset, arch), in the order of ``runs``: the seeds' test NLL (mean, sample standard
+    deviation, range) beside the selected candidate's own run (``selected``: ``best_runs``)."""
+    cells: dict = {}
+    for r in runs:
+        cells.setdefault((r["dataset"], r["arch"]), []).append(r)
+    rows = []
+    for (d, a), rs in cells.items():
+        test = np.array([r["test_nll"] for r in rs])
+        rows.append({"dataset": d, "arch": a, "lr": rs[0]["settings"]["lr"], "seeds": len(rs),
+                     "test_mean": float(test.mean()),
+                     "test_sd": float(test.std(ddof=1)) if len(rs) > 1 else 0.0,
+                     "test_min": float(test.min()), "test_max": float(test.max()),
+                     "epochs_mean": float(np.mean([r["epochs"] for r in rs])),
+                     "selected_test": selected[d, a]["test_nll"] if (d, a) in selected else None})
+    return rows
+
+
+def compare_units(rows: list[dict]) -> list[dict]:
+    """Each pair of units on a dataset: the difference of their seed means and its standard
+    error; a pair is *ordered* only where the difference exceeds twice that error."""
+    pairs = []
+    for i, x in enumerate(rows):
+        for y in rows[i + 1:]:
+            if x["dataset"] != y["dataset"]:
+                continue
+            diff = x["test_mean"] - y["test_mean"]
+            se = math.sqrt(x["test_sd"] ** 2 / x["seeds"] + y["test_sd"] ** 2 / y["seeds"])
+            order = (f"{x['arch']} < {y['arch']}" if diff < -2 * se else
+                     f"{y['arch']} < {x['arch']}" if diff > 2 * se else "not told apart")
+            pairs.append({"dataset": x["dataset"], "a": x["arch"], "b": y["arch"], "diff": diff,
+                          "se": se, "order": order})
+    return pairs
+
+
+def spread_markdown(rows: list[dict], pairs: list[dict]) -> str:
+    """The seed spread per cell, then each pair of units: ordered or not told apart."""
+    lines = ["| dataset | unit | lr | seeds | test NLL: mean ± sd | min - max | mean epochs "
+             "| the selected run's test |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        sel = f"{r['selected_test']:.3f}" if r["selected_test"] is not None else "-"
+        lines.append(f"| {r['dataset']} | {r['arch']} | {r['lr']:.2e} | {r['seeds']} | {r['test_mean']:.3f} "
+                     f"± {r['test_sd']:.3f} | {r['test_min']:.3f} - {r['test_max']:.3f} "
+                     f"| {r['epochs_mean']:.0f} | {sel} |")
+    lines += ["", "| dataset | units | difference of means | 2 × standard error | order |",
+              "|---|---|---|---|---|"]
+    for p in pairs:
+        lines.append(f"| {p['dataset']} | {p['a']} - {p['b']} | {p['diff']:+.3f} | {2 * p['se']:.3f} "
+                     f"| {p['order']} |")
+    return "\n".join(lines) + "\n"
 
 
 def load_runs(config: ReproduceConfig) -> list[dict]:
@@ -194,8 +334,21 @@ def candidates_done(runs: list[dict]) -> dict:
     return done
 
 
+def with_runs_on_disk(config: ReproduceConfig) -> ReproduceConfig:
+    """``config`` widened to every dataset and unit that has runs under its results directory:
+    a reproduction of one dataset must not drop the others from the protocol's table."""
+    root = Path(config.out) / "runs" / config.name
+    files = list(root.glob("*/*-k*.json"))
+    datasets = set(config.datasets) | {p.parent.name for p in files}
+    archs = set(config.archs) | {p.name.split("-k")[0] for p in files}
+    ordered = [d for d in PAPER_DATASETS if d in datasets] + sorted(datasets - set(PAPER_DATASETS))
+    return replace(config, datasets=tuple(ordered), archs=tuple(a for a in ARCHS if a in archs))
+
+
 def summarise(config: ReproduceConfig) -> list[dict]:
-    """Write results.json, results.csv (every run) and table.md (Table 2 style)."""
+    """Write results.json, results.csv (every run) and table.md (Table 2 style), over every
+    dataset and unit run so far in the same results directory (``with_runs_on_disk``)."""
+    config = with_runs_on_disk(config)
     runs = load_runs(config)
     out = Path(config.out) / config.name
     out.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.reproduce import (PAPER_TABLE, ReproduceConfig, best_runs, load_runs, reproduce, reproduce_all,
-                            table_markdown)
+from core.reproduce import (PAPER_TABLE, SEED_BASE, ReproduceConfig, best_runs, compare_units, load_runs,
+                            reproduce, reproduce_all, seed_jobs, seed_path, seed_spread_all, table_markdown)
 
 
 @pytest.fixture
@@ -96,7 +96,61 @@ def test_paper_table_is_the_papers():
 def test_cli_runs_both_protocols_in_one_call(tmp_path, capsys):
     from core.cli import main
     code = main(["reproduce", "--protocol", "paper", "modern", "--datasets", "chorales", "--archs", "gru",
-                 "--candidates", "1", "--max-epochs", "1", "--workers", "1", "--out", str(tmp_path)])
+                 "--candidates", "1", "--max-epochs", "1", "--workers", "1", "--out", str(tmp_path),
+                 "--seeds", "1"])
     out = capsys.readouterr().out
     assert code == 0 and "paper protocol: 1 runs" in out and "modern protocol: 1 runs" in out
-    assert (tmp_path / "paper" / "table.md").exists() and (tmp_path / "modern" / "table.md").exists()
+    assert "paper seed spread: 1 runs" in out and "modern seed spread: 1 runs" in out
+    for name in ("paper", "modern"):
+        assert (tmp_path / name / "table.md").exists()
+        assert "| chorales | gru |" in (tmp_path / name / "seeds.md").read_text()
+
+
+def test_a_reproduction_of_one_dataset_keeps_the_others_in_the_table(tmp_path):
+    one = ReproduceConfig(protocol="paper", datasets=("chorales",), archs=("tanh",), candidates=1,
+                          max_epochs=1, batch_size=16, workers=1, out=str(tmp_path))
+    reproduce(one, progress=lambda line: None)
+    other = replace(one, datasets=("long-memory",), archs=("gru",))
+    rows = reproduce(other, progress=lambda line: None)   # summarises everything run so far
+    assert {(r["dataset"], r["arch"]) for r in rows} == {("chorales", "tanh"), ("long-memory", "gru")}
+    table = (tmp_path / "paper" / "table.md").read_text()
+    assert "| chorales | tanh |" in table and "| long-memory | gru |" in table
+
+
+def test_seed_spread_retrains_the_selected_rate_with_fresh_seeds_and_resumes(tiny):
+    reproduce(tiny, progress=lambda line: None)
+    selected = best_runs(load_runs(tiny))
+    lines = []
+    rows = seed_spread_all([tiny], 2, progress=lines.append)[tiny.name]
+    assert "4 runs (2 seeds per cell), 0 already finished, 4 to go" in lines[0]
+    assert sum("seed 100" in line for line in lines[1:]) == 4
+    for row in rows:
+        best = selected[row["dataset"], row["arch"]]
+        runs = [json.loads(seed_path(tiny, row["dataset"], row["arch"], s).read_text())
+                for s in (SEED_BASE, SEED_BASE + 1)]
+        assert all(r["settings"]["lr"] == best["settings"]["lr"] == row["lr"] for r in runs)
+        assert {r["settings"]["seed"] for r in runs} == {SEED_BASE, SEED_BASE + 1}
+        assert best["settings"]["seed"] < SEED_BASE            # fresh seeds, none a candidate's
+        tests = [r["test_nll"] for r in runs]
+        assert math.isclose(row["test_mean"], sum(tests) / 2)
+        assert math.isclose(row["test_sd"], abs(tests[0] - tests[1]) / math.sqrt(2))
+        assert row["selected_test"] == best["test_nll"]
+    assert "| chorales | tanh - lstm |" in (Path(tiny.out) / "paper" / "seeds.md").read_text()
+    lines.clear()
+    again = seed_spread_all([tiny], 2, progress=lines.append)[tiny.name]
+    assert "4 already finished, 0 to go" in lines[0] and len(lines) == 1 and again == rows
+
+
+def test_seed_spread_needs_every_candidate_of_a_cell(tiny):
+    with pytest.raises(ValueError, match="0 of 2 learning-rate candidates finished"):
+        seed_jobs(tiny, 2)
+
+
+def test_units_are_ordered_only_beyond_twice_the_standard_error():
+    def cell(arch, mean, sd, n=4):
+        return {"dataset": "jsb", "arch": arch, "test_mean": mean, "test_sd": sd, "seeds": n}
+    pairs = compare_units([cell("tanh", 8.50, 0.02), cell("gru", 8.45, 0.02), cell("lstm", 8.44, 0.02)])
+    assert [(p["a"], p["b"], p["order"]) for p in pairs] == [
+        ("tanh", "gru", "gru < tanh"), ("tanh", "lstm", "lstm < tanh"), ("gru", "lstm", "not told apart")]
+    assert math.isclose(pairs[0]["se"], math.sqrt(2 * 0.02 ** 2 / 4))
+    assert compare_units([cell("tanh", 8.5, 0.1), {**cell("gru", 8.4, 0.1), "dataset": "nottingham"}]) == []
