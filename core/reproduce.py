@@ -273,7 +273,8 @@ def spread_rows(runs: list[dict], selected: dict) -> list[dict]:
 
 def compare_units(rows: list[dict]) -> list[dict]:
     """Each pair of units on a dataset: the difference of their seed means and its standard
-    error; a pair is *ordered* only where the difference exceeds twice that error."""
+    error; a pair is *ordered* (``lower``: the unit with the lower NLL) only where the difference
+    exceeds twice that error."""
     pairs = []
     for i, x in enumerate(rows):
         for y in rows[i + 1:]:
@@ -281,10 +282,10 @@ def compare_units(rows: list[dict]) -> list[dict]:
                 continue
             diff = x["test_mean"] - y["test_mean"]
             se = math.sqrt(x["test_sd"] ** 2 / x["seeds"] + y["test_sd"] ** 2 / y["seeds"])
-            order = (f"{x['arch']} < {y['arch']}" if diff < -2 * se else
-                     f"{y['arch']} < {x['arch']}" if diff > 2 * se else "not told apart")
+            lower = x["arch"] if diff < -2 * se else y["arch"] if diff > 2 * se else None
+            order = f"{lower} < {y['arch'] if lower == x['arch'] else x['arch']}" if lower else "not told apart"
             pairs.append({"dataset": x["dataset"], "a": x["arch"], "b": y["arch"], "diff": diff,
-                          "se": se, "order": order})
+                          "se": se, "lower": lower, "order": order})
     return pairs
 
 

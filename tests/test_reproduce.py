@@ -150,7 +150,8 @@ def test_units_are_ordered_only_beyond_twice_the_standard_error():
     def cell(arch, mean, sd, n=4):
         return {"dataset": "jsb", "arch": arch, "test_mean": mean, "test_sd": sd, "seeds": n}
     pairs = compare_units([cell("tanh", 8.50, 0.02), cell("gru", 8.45, 0.02), cell("lstm", 8.44, 0.02)])
-    assert [(p["a"], p["b"], p["order"]) for p in pairs] == [
-        ("tanh", "gru", "gru < tanh"), ("tanh", "lstm", "lstm < tanh"), ("gru", "lstm", "not told apart")]
+    assert [(p["a"], p["b"], p["lower"], p["order"]) for p in pairs] == [
+        ("tanh", "gru", "gru", "gru < tanh"), ("tanh", "lstm", "lstm", "lstm < tanh"),
+        ("gru", "lstm", None, "not told apart")]
     assert math.isclose(pairs[0]["se"], math.sqrt(2 * 0.02 ** 2 / 4))
     assert compare_units([cell("tanh", 8.5, 0.1), {**cell("gru", 8.4, 0.1), "dataset": "nottingham"}]) == []
