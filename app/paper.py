@@ -4,6 +4,7 @@ The rerun is ``python -m core reproduce`` in a child process (never in the serve
 interpreter): its progress lines are read by a small I/O thread and shown by the page. Its
 size is capped (K <= 4 candidates, <= 20 epochs, one dataset), so it always ends by itself.
 """
+import json
 import math
 import subprocess
 import sys
@@ -99,6 +100,27 @@ def unit_equation_rows() -> list[dict]:
             r["torch_test"] = torch_rows[r["dataset"], r["unit"]].get("ours_test")
             rows.append({k: r[k] for k in keys})
     return rows
+
+
+def seed_spread(protocol: str) -> tuple[list[dict], list[dict]]:
+    """The committed seed spread of ``protocol`` (``reproduce --seeds``; empty lists where none
+    was run): per cell, the test NLL over the fresh seeds beside the table's own run; per pair
+    of units on a dataset, the difference of their means, twice its standard error, and the
+    unit with the lower NLL where the difference exceeds that (``lower``; None: not told apart,
+    as ``core.reproduce.compare_units`` decides)."""
+    path = RESULTS / committed_config(protocol).name / "seeds.json"
+    if not path.exists():
+        return [], []
+    saved = json.loads(path.read_text())
+    cells = [{"dataset": c["dataset"], "unit": UNIT_NAMES[c["arch"]], "seeds": c["seeds"], "lr": c["lr"],
+              "seed_mean": round(c["test_mean"], 3), "seed_sd": round(c["test_sd"], 3),
+              "seed_min": round(c["test_min"], 3), "seed_max": round(c["test_max"], 3),
+              "ours_test": round(c["selected_test"], 3) if c["selected_test"] is not None else None}
+             for c in saved["cells"]]
+    pairs = [{"dataset": p["dataset"], "pair": f"{UNIT_NAMES[p['a']]} − {UNIT_NAMES[p['b']]}",
+              "diff": round(p["diff"], 3), "two_se": round(2 * p["se"], 3),
+              "lower": UNIT_NAMES[p["lower"]] if p["lower"] else None} for p in saved["pairs"]]
+    return cells, pairs
 
 
 def curves(config: ReproduceConfig) -> dict:

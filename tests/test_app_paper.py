@@ -34,7 +34,10 @@ def test_in_korean_the_headers_titles_and_controls_are_korean():
     unfinished = paper.unfinished(paper.table_rows(paper.committed_config("paper")))
     assert any(i.value.startswith("아직 실행하지 않았거나") for i in at.info) == bool(unfinished)
     assert [e.label for e in at.expander] == ["일부 칸이 논문과 어긋나는 이유: 독립적인 확인",
+                                              "어떤 차이가 시드의 운보다 클까요?",
                                               "논문의 유닛 식으로 같은 프로토콜"]
+    verdicts = set(at.expander[1].dataframe[1].value["lower"])
+    assert verdicts <= {"구별 안 됨", "tanh RNN 쪽이 낮음", "GRU 쪽이 낮음", "LSTM 쪽이 낮음"}
     check = at.expander[0].markdown[0].value
     assert "Hessian-free" in check and "nats 이내" in check
     assert at.radio(key="paper_protocol").options == ["논문", "현대식"]
@@ -130,3 +133,38 @@ def test_small_rerun_runs_to_the_end(tmp_path):
     assert any("[3/3]" in line for line in rerun.lines)
     rows = paper.table_rows(rerun.config)
     assert len(rows) == 3 and all("ours_test" in r for r in rows)
+
+
+def test_seed_spread_reads_the_committed_file_and_names_the_lower_unit(tmp_path, monkeypatch):
+    from core.reproduce import compare_units
+    cells = [{"dataset": "jsb", "arch": a, "lr": 1e-3, "seeds": 4, "test_mean": m, "test_sd": 0.02,
+              "test_min": m - 0.03, "test_max": m + 0.03, "epochs_mean": 150, "selected_test": m - 0.01}
+             for a, m in (("tanh", 8.58), ("gru", 8.49), ("lstm", 8.48))]
+    (tmp_path / "paper").mkdir()
+    (tmp_path / "paper" / "seeds.json").write_text(json.dumps({"cells": cells, "pairs": compare_units(cells)}))
+    monkeypatch.setattr(paper, "RESULTS", tmp_path)
+    rows, pairs = paper.seed_spread("paper")
+    assert [r["unit"] for r in rows] == ["tanh RNN", "GRU", "LSTM"] and rows[1]["seed_mean"] == 8.49
+    assert [(p["pair"], p["lower"]) for p in pairs] == [
+        ("tanh RNN − GRU", "GRU"), ("tanh RNN − LSTM", "LSTM"), ("GRU − LSTM", None)]
+    assert pairs[0]["diff"] == 0.09 and pairs[0]["two_se"] == round(2 * (2 * 0.02 ** 2 / 4) ** 0.5, 3)
+    assert paper.seed_spread("modern") == ([], [])
+
+
+def test_the_seed_spread_shows_under_its_protocol():
+    cells, pairs = paper.seed_spread("paper")
+    assert cells, "results/reproduce/paper/seeds.json is committed"
+    at = page()
+    assert not at.exception, [e.value for e in at.exception]
+    box = expander(at, "Which differences are more than a seed's luck?")
+    shown, compared = box.dataframe[0].value, box.dataframe[1].value
+    assert list(shown["seed_mean"]) == [c["seed_mean"] for c in cells]
+    main = at.dataframe[0].value
+    for _, row in shown.iterrows():  # the table's own run, beside the seeds' spread
+        same = main[(main["dataset"] == row["dataset"]) & (main["unit"] == row["unit"])].iloc[0]
+        assert row["ours_test"] == same["ours_test"] and row["seed_min"] <= row["seed_mean"] <= row["seed_max"]
+    told = [p for p in pairs if p["lower"]]
+    assert list(compared["lower"]) == [f"{p['lower']} lower" if p["lower"] else "not told apart" for p in pairs]
+    assert f"{len(told)} of the {len(pairs)} pairs" in box.markdown[0].value
+    at.radio(key="paper_protocol").set_value("modern").run()
+    assert any(e.label == box.label for e in at.expander) == bool(paper.seed_spread("modern")[0])

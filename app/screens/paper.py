@@ -36,7 +36,8 @@ def show_table(rows: list[dict], relabel: dict | None = None) -> None:
     config["lr"] = st.column_config.NumberColumn(headers["lr"], format="%.2e")
     for key in SIGNED:
         config[key] = st.column_config.NumberColumn(headers.get(key, key), format="%+.3f")
-    for key in ("ours_train", "ours_test", "torch_test"):  # ours to the third decimal, all alike
+    for key in ("ours_train", "ours_test", "torch_test", "seed_mean", "seed_sd", "seed_min", "seed_max",
+                "two_se"):  # ours to the third decimal, all alike
         config[key] = st.column_config.NumberColumn(headers.get(key, key), format="%.3f")
     for key in ("paper_train", "paper_test", "field_sgd", "field_hf"):  # as printed: 2 decimals
         config[key] = st.column_config.NumberColumn(headers.get(key, key), format="%.2f")
@@ -85,6 +86,17 @@ if protocol == "paper" and not projector() and (field := paper.field_rows(rows))
             text += " " + t("paper.field.verdict")
         st.markdown(text + " " + t("paper.field.more"))
         show_table(field, relabel=table("paper.field.columns"))
+cells, pairs = paper.seed_spread(protocol)
+if cells and not projector():
+    with st.expander(t("paper.seeds.heading")):
+        st.markdown(t("paper.seeds.intro", seeds=max(c["seeds"] for c in cells), pairs=len(pairs),
+                      ordered=sum(p["lower"] is not None for p in pairs),
+                      datasets=", ".join(dict.fromkeys(dataset_title(c["dataset"]) for c in cells))))
+        relabel = table("paper.seeds.columns")
+        show_table(cells, relabel=relabel)
+        verdicts = [t("paper.seeds.lower", unit=p["lower"]) if p["lower"] else t("paper.seeds.tied")
+                    for p in pairs]
+        show_table([p | {"lower": v} for p, v in zip(pairs, verdicts)], relabel=relabel)
 if protocol == "paper" and not projector() and (own := paper_units()):
     with st.expander(t("paper.units.heading")):
         st.markdown(t("paper.units.intro"))
