@@ -248,9 +248,7 @@ def load_seed_runs(config: ReproduceConfig) -> list[dict]:
     ``config``'s), by dataset, unit and seed."""
     runs = [json.loads(p.read_text()) for p in
             (Path(config.out) / "runs" / f"{config.name}-seeds").glob("*/*-s*.json")]
-    place = {d: i for i, d in enumerate(PAPER_DATASETS)}
-    return sorted(runs, key=lambda r: (place.get(r["dataset"], len(place)), r["dataset"],
-                                       ARCHS.index(r["arch"]), r["seed"]))
+    return sorted(runs, key=lambda r: (_dataset_order(r["dataset"]), ARCHS.index(r["arch"]), r["seed"]))
 
 
 def spread_rows(runs: list[dict], selected: dict) -> list[dict]:
@@ -282,8 +280,9 @@ def compare_units(rows: list[dict]) -> list[dict]:
                 continue
             diff = x["test_mean"] - y["test_mean"]
             se = math.sqrt(x["test_sd"] ** 2 / x["seeds"] + y["test_sd"] ** 2 / y["seeds"])
-            lower = x["arch"] if diff < -2 * se else y["arch"] if diff > 2 * se else None
-            order = f"{lower} < {y['arch'] if lower == x['arch'] else x['arch']}" if lower else "not told apart"
+            lower, higher = ((x["arch"], y["arch"]) if diff < -2 * se else
+                             (y["arch"], x["arch"]) if diff > 2 * se else (None, None))
+            order = f"{lower} < {higher}" if lower else "not told apart"
             pairs.append({"dataset": x["dataset"], "a": x["arch"], "b": y["arch"], "diff": diff,
                           "se": se, "lower": lower, "order": order})
     return pairs
@@ -342,8 +341,13 @@ def with_runs_on_disk(config: ReproduceConfig) -> ReproduceConfig:
     files = list(root.glob("*/*-k*.json"))
     datasets = set(config.datasets) | {p.parent.name for p in files}
     archs = set(config.archs) | {p.name.split("-k")[0] for p in files}
-    ordered = [d for d in PAPER_DATASETS if d in datasets] + sorted(datasets - set(PAPER_DATASETS))
-    return replace(config, datasets=tuple(ordered), archs=tuple(a for a in ARCHS if a in archs))
+    return replace(config, datasets=tuple(sorted(datasets, key=_dataset_order)),
+                   archs=tuple(a for a in ARCHS if a in archs))
+
+
+def _dataset_order(name: str) -> tuple:
+    """Sort key: the paper's four datasets in its order, then any others by name."""
+    return (PAPER_DATASETS.index(name), "") if name in PAPER_DATASETS else (len(PAPER_DATASETS), name)
 
 
 def summarise(config: ReproduceConfig) -> list[dict]:

@@ -57,6 +57,11 @@ def paper_units() -> list[dict]:
 
 
 @st.cache_data(show_spinner=False)
+def seed_spread(protocol: str) -> tuple[list, list]:
+    return paper.seed_spread(protocol)
+
+
+@st.cache_data(show_spinner=False)
 def committed(protocol: str) -> tuple[list, dict]:
     """The committed results' table rows and curves (files in the repo: read once)."""
     config = paper.committed_config(protocol)
@@ -86,7 +91,7 @@ if protocol == "paper" and not projector() and (field := paper.field_rows(rows))
             text += " " + t("paper.field.verdict")
         st.markdown(text + " " + t("paper.field.more"))
         show_table(field, relabel=table("paper.field.columns"))
-cells, pairs = paper.seed_spread(protocol)
+cells, pairs = seed_spread(protocol)
 if cells and not projector():
     with st.expander(t("paper.seeds.heading")):
         st.markdown(t("paper.seeds.intro", seeds=max(c["seeds"] for c in cells), pairs=len(pairs),
