@@ -2,20 +2,18 @@
 
 The URL is read once per session (a shared link reproduces a setup) and rewritten on every
 run, so the address bar always describes what is training. Teacher mode (``?teacher=1`` or
-``?hide=settings``, see ``app/teaching.py``) hides the widgets: the URL's settings stay.
+``?hide=settings``, see ``app/teacher.py``) hides the widgets: the URL's settings stay.
 """
 from dataclasses import asdict, fields
 
 import streamlit as st
 
-from app import teaching
+from app import teacher
 from app.figures.common import model_name
 from app.i18n import dataset_title, table, t
-from core.data import BUILTIN_DATASETS, DataError, available_datasets, dataset_from_midi
-from core.lab import LabSettings, dataset_choices
+from core.data import BUILTIN_DATASETS, DataError, available_datasets, dataset_choices, dataset_from_midi
+from core.settings import ARCHS, OPTIMIZERS, VARIANTS, LabSettings
 from core.midi import MidiError
-from core.models import ARCHS, VARIANTS
-from core.train import OPTIMIZERS
 
 PREFIX = "setting_"  # widget keys: setting_<field>
 # field -> (min, max, step, format) of its number input; URL values are clamped into these
@@ -36,11 +34,11 @@ UPLOAD = "midi"  # the data registry's name for the user's own MIDI files
 
 def hidden() -> bool:
     """True when the URL hides the Lab's settings (teacher mode)."""
-    return teaching.is_hidden("settings")
+    return teacher.is_hidden("settings")
 
 
 def dataset_options() -> dict[str, str]:
-    """name -> label of every dataset the Lab offers (``core.lab.dataset_choices``), in the
+    """name -> label of every dataset the Lab offers (``core.data.dataset_choices``), in the
     page's language, marked as offline or as downloading on first use."""
     local = set(available_datasets())
 

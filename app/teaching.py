@@ -1,20 +1,7 @@
 """What the teaching pages share: which models to look at (the shipped pretrained ones or this
 session's Lab models, as on the "Your own music" page), which piece, small per-session caches,
-and **teacher mode** -- URL flags that hide controls, so a teacher can hand out a link that
-opens a prepared, simplified view (like TensorFlow Playground's ``*_hide`` flags).
+and teacher mode (``app.teacher``, re-exported here).
 
-Teacher-mode URL parameters (any page of these tools):
-
-- ``hide=piece,thresholds`` hides the named controls; ``teacher=1`` hides every control but
-  those named in ``show=...``.
-- A hidden control takes its value from the URL parameter of the same name, e.g.
-  ``&piece=3&K=40``, else its default.
-- ``tool=memory`` (Gate tools page) shows one tool instead of the four tabs.
-
-Projector mode (``app.display.projector``) hides the controls a page marks not ``essential``
-the same way: they take their URL value, else their default.
-
-Example: ``/tools?teacher=1&tool=interventions&source=lab&arch=lstm&gate=f&value=1``.
 """
 import streamlit as st
 
@@ -23,6 +10,7 @@ from app import upload as up
 from app.display import projector
 from app.figures.common import model_name
 from app.i18n import dataset_title, t
+from app.teacher import control, hidden, is_hidden, labels, url_value  # noqa: F401  (teacher mode)
 from core.checkpoint import CheckpointError
 from core.data import DataError, available_datasets, load_dataset
 from core.lab import validation_pieces
@@ -30,56 +18,6 @@ from core.lab import validation_pieces
 SOURCES = ("shipped", "lab")  # where models come from; their names are tools.models.sources.*
 LONG_MEMORY = "long-memory"
 LAB_WEIGHTS = "tools_lab_weights"  # session key: the Lab's weights as last taken
-
-
-# -- teacher mode --------------------------------------------------------------------------------
-
-def hidden() -> set[str]:
-    """Names of the controls the URL hides."""
-    q = st.query_params
-    names = lambda key: {s.strip() for s in q.get(key, "").split(",") if s.strip()}  # noqa: E731
-    if q.get("teacher", "") in ("1", "true", "yes"):
-        return {"*"} - names("show") | {"!" + n for n in names("show")}
-    return names("hide")
-
-
-def is_hidden(name: str) -> bool:
-    h = hidden()
-    return name in h or ("*" in h and "!" + name not in h)
-
-
-def labels(prefix: str, options) -> dict:
-    """Each option's text ``<prefix>.<option>``, for a choice widget's ``format_func``
-    (``labels(...).get``). Looked up now, in this run's language: Streamlit (and AppTest) may
-    call a format function later, outside the run that knows the page's URL."""
-    return {o: t(f"{prefix}.{o}") for o in options}
-
-
-def url_value(name: str, default):
-    """The URL's value for a hidden control, as the type of ``default`` (bad values: default)."""
-    raw = st.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        if isinstance(default, bool):
-            return raw.lower() in ("1", "true", "yes")
-        return type(default)(float(raw)) if isinstance(default, (int, float)) else type(default)(raw)
-    except (TypeError, ValueError):
-        return default
-
-
-def control(name: str, widget, default, *args, options=None, essential: bool = True, **kwargs):
-    """``widget(*args, **kwargs)`` unless the URL hides ``name`` (or projector mode hides it, for
-    a control that is not ``essential``); then its URL value or default. ``options`` (for
-    choice widgets) both passes to the widget and checks a URL value."""
-    if is_hidden(name) or (not essential and projector()):
-        value = url_value(name, default)
-        return value if options is None or value in options else default
-    if options is not None:
-        args = (*args, options)
-        if widget in (st.radio, st.selectbox) and default in options:
-            kwargs.setdefault("index", options.index(default))
-    return widget(*args, **kwargs)
 
 
 # -- models --------------------------------------------------------------------------------------

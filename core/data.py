@@ -180,3 +180,13 @@ def _split_pieces(rolls: list) -> dict[str, list]:
     n_train = n - 2 * n_held
     return {"train": rolls[:n_train], "valid": rolls[n_train:n_train + n_held],
             "test": rolls[n_train + n_held:]}
+
+
+def dataset_choices() -> dict[str, str]:
+    """name -> title of every dataset the Lab offers by name: the built-in corpora first, then
+    the four paper datasets (marked when they would have to be downloaded first)."""
+    local = set(available_datasets())
+    titles = {name: f"{TITLES[name]} (offline)" for name in BUILTIN_DATASETS}
+    for name in PAPER_DATASETS:
+        titles[name] = TITLES[name] + ("" if name in local else " (downloads on first use)")
+    return titles

@@ -5,12 +5,12 @@ snapshots (loss history, metrics, traces of one piece) that the dashboard draws.
 The dashboard runs it in a worker process per browser session (``core.lab_worker``).
 """
 import math
-from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from core.models import ARCHS, DEFAULT_BUDGET, VARIANTS, ModelSpec, units_for_budget
-from core.train import OPTIMIZERS, Settings, Trainer, evaluate, make_batches
+from core.data import dataset_choices  # noqa: F401  (re-exported)
+from core.settings import ARCHS, LabSettings  # noqa: F401  (LabSettings' home; re-exported)
+from core.train import Trainer, evaluate, make_batches
 
 VALID_MAX_STEPS = 4000   # live validation uses the first pieces up to this many steps (speed)
 LOSS_MAX_POINTS = 250    # train-loss points per model sent to the page (bin means beyond)
@@ -18,112 +18,10 @@ NAMES = {"tanh": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
 WINDOW_MAX = 256         # longest stretch of a piece whose gates are sent to the page
 
 
-@dataclass
-class LabSettings:
-    """One Lab setup; every field is mirrored in the page's URL. A change means a reset."""
-    dataset: str = "chorales"           # a core.data registry name ("midi": uploaded files)
-    archs: tuple = ARCHS                # which of tanh / gru / lstm train side by side
-    variant: str = "torch"              # torch | paper equations
-    budget: int = DEFAULT_BUDGET        # parameters per model; units are chosen to match
-    optimizer: str = "adam"             # adam | rmsprop (the paper's)
-    lr: float = 1e-3                    # learning rate
-    clip: float = 1.0                   # gradient-norm clipping (0 = off)
-    weight_noise: float = 0.0           # std of weight noise (the paper: 0.075)
-    batch_size: int = 8                 # sequences (chunks) per update
-    truncate: int = 200                 # chunk length in steps (0 = whole pieces)
-    carry_state: bool = False           # chunks of a piece in order, each from the last's state
-    seed: int = 0                       # initial weights, batch order, weight noise
-    eval_every: int = 5                 # updates between validation passes
-
-    def __post_init__(self):
-        self.archs = tuple(a for a in ARCHS if a in self.archs)  # canonical order, no repeats
-        self.validate()
-
-    def validate(self) -> None:
-        if not self.archs:
-            raise ValueError("choose at least one architecture")
-        if self.eval_every < 1:
-            raise ValueError("eval_every must be >= 1")
-        self.trainer_settings(self.archs[0])  # Settings checks the rest
-
-    def trainer_settings(self, arch: str) -> Settings:
-        return Settings(dataset=self.dataset, arch=arch, variant=self.variant, budget=self.budget,
-                        optimizer=self.optimizer, lr=self.lr, clip=self.clip,
-                        weight_noise=self.weight_noise, batch_size=self.batch_size,
-                        truncate=self.truncate, carry_state=self.carry_state, seed=self.seed)
-
-    def specs(self) -> list[ModelSpec]:
-        """The models this setup builds (units from the budget; ``.n_params`` exact)."""
-        return [ModelSpec(a, self.variant, units_for_budget(a, self.budget, self.variant))
-                for a in self.archs]
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def to_params(self) -> dict[str, str]:
-        """URL form: every field as a string (archs comma-separated)."""
-        d = asdict(self)
-        d["archs"] = ",".join(self.archs)
-        return {k: str(v).lower() if isinstance(v, bool) else f"{v:g}" if isinstance(v, float) else str(v)
-                for k, v in d.items()}
-
-    @classmethod
-    def from_params(cls, params) -> tuple["LabSettings", dict[str, str]]:
-        """Settings from URL parameters; unreadable values keep their defaults and are
-        reported, by field name (a shared link with a typo still opens the page)."""
-        values, problems = {}, {}
-        for f in fields(cls):
-            if f.name not in params:
-                continue
-            raw = str(params[f.name])
-            try:
-                values[f.name] = _parse_field(f.name, raw, f.default)
-                cls(**{f.name: values[f.name]})
-            except ValueError as e:
-                values.pop(f.name, None)
-                problems[f.name] = f"URL parameter {f.name}={raw!r} ignored: {e}"
-        return cls(**values), problems
-
-
-def _parse_field(name: str, raw: str, default):
-    if name == "archs":
-        archs = tuple(a.strip() for a in raw.split(",") if a.strip())
-        unknown = [a for a in archs if a not in ARCHS]
-        if unknown:
-            raise ValueError(f"unknown architecture {unknown[0]!r}")
-        return archs
-    if name in ("variant", "optimizer"):
-        allowed = VARIANTS if name == "variant" else OPTIMIZERS
-        if raw not in allowed:
-            raise ValueError(f"choose one of {', '.join(allowed)}")
-        return raw
-    if isinstance(default, bool):
-        if raw.lower() not in ("1", "true", "yes", "0", "false", "no"):
-            raise ValueError("must be true or false")
-        return raw.lower() in ("1", "true", "yes")
-    if isinstance(default, str):
-        return raw
-    value = type(default)(float(raw)) if isinstance(default, int) else float(raw)
-    if isinstance(default, int) and float(raw) != value:
-        raise ValueError("must be a whole number")
-    return value
-
-
 def load_lab_dataset(name: str):
     """A dataset by registry name; raises ``core.data.DataError`` (a user-facing message)."""
     from core.data import load_dataset
     return load_dataset(name)
-
-
-def dataset_choices() -> dict[str, str]:
-    """name -> title of every dataset the Lab offers by name: the built-in corpora first, then
-    the four paper datasets (marked when they would have to be downloaded first)."""
-    from core.data import BUILTIN_DATASETS, PAPER_DATASETS, TITLES, available_datasets
-    local = set(available_datasets())
-    titles = {name: f"{TITLES[name]} (offline)" for name in BUILTIN_DATASETS}
-    for name in PAPER_DATASETS:
-        titles[name] = TITLES[name] + ("" if name in local else " (downloads on first use)")
-    return titles
 
 
 def history_csv(rows: list[dict]) -> str:

@@ -11,69 +11,22 @@ Sizes: by a parameter budget (``units_for_budget``) or directly (the paper's Tab
 tanh 100, GRU 46, LSTM 36). ``count_parameters`` gives the exact count by formula, and a
 test checks it against ``sum(p.numel())``.
 """
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from core import fast_rnn
 from core.cells import PaperGRU, PaperLSTM
+from core.settings import (ARCHS, DEFAULT_BUDGET, N_KEYS, PAPER_UNITS,  # noqa: F401
+                           VARIANTS, ModelSpec, count_parameters, units_for_budget)
 
-N_KEYS = 88
-ARCHS = ("tanh", "gru", "lstm")
-VARIANTS = ("torch", "paper")
-PAPER_UNITS = {"tanh": 100, "gru": 46, "lstm": 36}  # the paper's Table 1
-DEFAULT_BUDGET = 20_000  # the paper's ~20k parameters
 
-# name -> (gate-block count in the recurrent weights, constructor per variant)
+# name -> the recurrent layer's constructor per variant (its weight blocks: GATE_BLOCKS)
 _LAYERS = {
-    "tanh": (1, {"torch": lambda d, h: nn.RNN(d, h, nonlinearity="tanh", batch_first=True),
-                 "paper": lambda d, h: nn.RNN(d, h, nonlinearity="tanh", batch_first=True)}),
-    "gru": (3, {"torch": lambda d, h: nn.GRU(d, h, batch_first=True),
-                "paper": PaperGRU}),
-    "lstm": (4, {"torch": lambda d, h: nn.LSTM(d, h, batch_first=True),
-                 "paper": PaperLSTM}),
+    "tanh": {"torch": lambda d, h: nn.RNN(d, h, nonlinearity="tanh", batch_first=True),
+             "paper": lambda d, h: nn.RNN(d, h, nonlinearity="tanh", batch_first=True)},
+    "gru": {"torch": lambda d, h: nn.GRU(d, h, batch_first=True), "paper": PaperGRU},
+    "lstm": {"torch": lambda d, h: nn.LSTM(d, h, batch_first=True), "paper": PaperLSTM},
 }
-
-
-def count_parameters(arch: str, units: int, variant: str = "torch", keys: int = N_KEYS) -> int:
-    """Exact parameter count of a model: recurrent layer + read-out.
-
-    Recurrent layer: G blocks of (W: H x D, U: H x H, two biases of H); the paper LSTM adds
-    3H peephole weights. Read-out: H x 88 weights + 88 biases.
-    """
-    blocks = _LAYERS[arch][0]
-    H, D = units, keys
-    recurrent = blocks * (H * D + H * H + 2 * H)
-    if arch == "lstm" and variant == "paper":
-        recurrent += 3 * H
-    return recurrent + H * keys + keys
-
-
-def units_for_budget(arch: str, budget: int = DEFAULT_BUDGET, variant: str = "torch") -> int:
-    """The unit count whose parameter count is closest to ``budget`` (ties: fewer units)."""
-    best = min(range(1, 2049), key=lambda h: (abs(count_parameters(arch, h, variant) - budget), h))
-    return best
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What a model is, enough to rebuild it: architecture, variant and width."""
-    arch: str = "gru"        # tanh | gru | lstm
-    variant: str = "torch"   # torch (PyTorch's equations) | paper (the paper's)
-    units: int = 46          # hidden units H
-
-    def __post_init__(self):
-        if self.arch not in ARCHS:
-            raise ValueError(f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHS)}")
-        if self.variant not in VARIANTS:
-            raise ValueError(f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
-        if not 1 <= int(self.units) <= 4096:
-            raise ValueError(f"units must be between 1 and 4096, got {self.units}")
-
-    @property
-    def n_params(self) -> int:
-        return count_parameters(self.arch, self.units, self.variant)
 
 
 class RecurrentModel(nn.Module):
@@ -88,7 +41,7 @@ class RecurrentModel(nn.Module):
     def __init__(self, spec: ModelSpec):
         super().__init__()
         self.spec = spec
-        self.rnn = _LAYERS[spec.arch][1][spec.variant](N_KEYS, spec.units)
+        self.rnn = _LAYERS[spec.arch][spec.variant](N_KEYS, spec.units)
         self.out = nn.Linear(spec.units, N_KEYS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -16,64 +16,9 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import torch
 
-from core.models import ARCHS, DEFAULT_BUDGET, VARIANTS, build_model, resolve_device
+from core.models import build_model, resolve_device
+from core.settings import OPTIMIZERS, Settings  # noqa: F401  (their home; re-exported)
 from core.trace import shift_inputs, step_nll
-
-OPTIMIZERS = ("adam", "rmsprop")
-
-
-@dataclass
-class Settings:
-    """Everything that decides a training run. Same settings + same seed = same numbers (CPU)."""
-    dataset: str = "chorales"     # a name from core.data's registry
-    arch: str = "gru"             # tanh | gru | lstm
-    variant: str = "torch"        # torch (PyTorch's equations, fused) | paper (the paper's)
-    budget: int = DEFAULT_BUDGET  # parameter budget, used when units is 0
-    units: int = 0                # hidden units; 0 = choose from the budget
-    optimizer: str = "adam"       # adam | rmsprop (the paper's)
-    lr: float = 1e-3              # learning rate
-    clip: float = 1.0             # rescale the gradient when its norm exceeds this (0 = off)
-    weight_noise: float = 0.0     # std of Gaussian noise on the weights in training passes (paper: 0.075)
-    batch_size: int = 8           # sequences (or chunks) per update
-    truncate: int = 200           # training chunks of at most this many steps (0 = whole pieces)
-    carry_state: bool = False     # a chunk starts from the last state of the chunk before it (else zeros)
-    epochs: int = 20              # passes over the training split
-    patience: int = 5             # early stopping: epochs without a better validation NLL
-    seed: int = 0                 # model init, batch order and weight noise
-    device: str = "cpu"           # cpu | cuda | auto
-
-    def __post_init__(self):
-        self.validate()
-
-    def validate(self) -> None:
-        checks = [
-            (self.arch in ARCHS, f"arch must be one of {', '.join(ARCHS)}"),
-            (self.variant in VARIANTS, f"variant must be one of {', '.join(VARIANTS)}"),
-            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
-            (math.isfinite(self.lr) and self.lr > 0, "lr must be a positive number"),
-            (self.clip >= 0 and self.weight_noise >= 0, "clip and weight_noise must be >= 0"),
-            (self.batch_size >= 1 and self.epochs >= 0 and self.patience >= 1,
-             "batch_size and patience must be >= 1, epochs >= 0"),
-            (self.units >= 0 and self.budget >= 1 and self.truncate >= 0,
-             "units and truncate must be >= 0, budget >= 1"),
-            (isinstance(self.carry_state, bool), "carry_state must be True or False"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(f"invalid settings: {message}")
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Settings":
-        """Settings from a dict (a checkpoint, a URL); unknown keys are an error."""
-        names = {f.name for f in fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 @dataclass
 class Batch:
