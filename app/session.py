@@ -1,24 +1,46 @@
 """Per-session state: the session's worker (in ``st.session_state``, never a shared cache:
-each browser session trains its own models) and the Play / Pause / Step / Reset commands."""
+each browser session trains its own models) and the Play / Pause / Step / Reset commands.
+
+The worker comes from this server's ``app.worker.pool()``; its reaper ends the workers of
+closed and idle sessions (``core.lab_protocol``), and this module says so on the page.
+"""
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app import i18n, text
-from app.worker import LabClient, WorkerGone
+from app.worker import LabClient, ServerFull, WorkerGone, pool
+from core import lab_protocol as protocol
 
 CLIENT_KEY = "lab_client"
+FULL_KEY = "server_full"  # (limit, seconds until a place frees at the latest) while refused
 
 
-def start_worker() -> None:
-    """Start the session's worker before anything else, so its interpreter starts (and
-    imports torch) while the page is still drawing; its settings follow."""
-    if st.session_state.get(CLIENT_KEY) is None:
-        client = LabClient()
-        client.wanted = None
-        st.session_state[CLIENT_KEY] = client
+def _session_id() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "local"
 
 
-def ensure_worker(settings: dict, dataset=None, dataset_key: str = "") -> LabClient:
-    """The session's worker, started on first use; a settings change resets it.
+def _open(settings: dict | None = None, dataset=None) -> LabClient | None:
+    """A worker for this session, or None (and the page's notice) when the server is full."""
+    try:
+        client = pool().open(_session_id(), settings, dataset)
+    except ServerFull as e:
+        st.session_state[FULL_KEY] = (e.limit, e.free_in_s)
+        return None
+    st.session_state.pop(FULL_KEY, None)
+    st.session_state[CLIENT_KEY] = client
+    return client
+
+
+def _ended_note(client: LabClient) -> str:
+    if client.ended == "culled":
+        return i18n.t("lab.worker.culled", minutes=f"{protocol.idle_cull_s() / 60:g}")
+    return i18n.t("lab.worker.restarted")
+
+
+def ensure_worker(settings: dict, dataset=None, dataset_key: str = "") -> LabClient | None:
+    """The session's worker, started on first use; a settings change resets it. None when the
+    server is full (``full_notice`` says so).
 
     ``dataset`` is an uploaded Dataset (``settings["dataset"] == "midi"``) and
     ``dataset_key`` identifies it, so a new upload resets too.
@@ -26,16 +48,36 @@ def ensure_worker(settings: dict, dataset=None, dataset_key: str = "") -> LabCli
     client = st.session_state.get(CLIENT_KEY)
     wanted = {**settings, "_dataset_key": dataset_key}
     if client is not None and not client.alive:
-        st.session_state["worker_note"] = i18n.t("lab.worker.restarted")
+        st.session_state["worker_note"] = _ended_note(client)
         client = None
     if client is None:
-        client = LabClient(settings, dataset)
+        client = _open(settings, dataset)
+        if client is None:
+            return None
         client.wanted = wanted
-        st.session_state[CLIENT_KEY] = client
     elif client.wanted != wanted:
         client.wanted = wanted
-        command(lambda c: c.reset(settings, dataset, timeout=0.5))  # the page polls for ready
+        command(lambda c: c.reset(settings, dataset, timeout=protocol.RESET_WAIT_S))  # the page polls
     return client
+
+
+def full_notice() -> bool:
+    """If the server refused this session a worker: say so, retry every few seconds (the page
+    takes the first free place), and return True."""
+    full = st.session_state.get(FULL_KEY)
+    if full is None:
+        return False
+    limit, free_in_s = full
+    st.warning(i18n.t("lab.worker.full", limit=limit, minutes=f"{max(1, round(free_in_s / 60))}"))
+
+    @st.fragment(run_every=protocol.FULL_RETRY_S)
+    def retry():
+        st.caption(i18n.t("lab.worker.waiting"))
+        if pool().count() < pool().limit:
+            st.session_state.pop(FULL_KEY, None)
+            st.rerun()
+    retry()
+    return True
 
 
 def command(action) -> dict | None:
@@ -46,7 +88,8 @@ def command(action) -> dict | None:
     try:
         return action(client)
     except WorkerGone:
-        st.session_state["worker_note"] = i18n.t("lab.worker.gone")
+        st.session_state["worker_note"] = (_ended_note(client) if client.ended == "culled"
+                                           else i18n.t("lab.worker.gone"))
         return None
 
 
@@ -59,11 +102,11 @@ def pause() -> None:
 
 
 def step() -> None:
-    command(lambda c: c.request("step", timeout=30))
+    command(lambda c: c.request("step", timeout=protocol.STEP_WAIT_S))
 
 
 def reset() -> None:
-    command(lambda c: c.reset(c.settings, c.dataset, timeout=0.5))
+    command(lambda c: c.reset(c.settings, c.dataset, timeout=protocol.RESET_WAIT_S))
 
 
 def snapshot(**request) -> dict | None:
@@ -101,7 +144,7 @@ def csv_source():
     return make_csv
 
 
-def trained_weights(timeout: float = 10.0) -> dict | None:
+def trained_weights(timeout: float = protocol.WEIGHTS_WAIT_S) -> dict | None:
     """The Lab's models as trained so far in this session: arch -> {"spec", "settings",
     "updates", "state_dict"} (``core.lab.Lab.weights``); None when this session has no Lab
     models (the Lab page was never opened, or its worker stopped) or the worker is busy."""

@@ -13,6 +13,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not the 
 import streamlit as st  # noqa: E402
 
 from app import display, i18n  # noqa: E402
+from app.worker import pool  # noqa: E402
 from app.i18n import t  # noqa: E402
 
 SCREENS = ROOT / "app" / "screens"
@@ -28,6 +29,8 @@ PAGES = [
     st.Page(str(SCREENS / "lesson.py"), title=t("common.pages.lesson"), url_path="lesson"),
     st.Page(str(SCREENS / "guide.py"), title=t("common.pages.guide"), url_path="guide"),
 ]
+
+pool().zygote()  # once per server: the workers' warm parent starts while the first page draws
 
 # Teacher mode (app/teaching.py): a ?teacher=1 link opens one page, without the page menu.
 teacher = st.query_params.get("teacher", "") in ("1", "true", "yes")

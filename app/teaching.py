@@ -7,7 +7,6 @@ import streamlit as st
 
 from app import session
 from app import upload as up
-from app.display import projector
 from app.figures.common import model_name
 from app.i18n import dataset_title, t
 from app.teacher import control, hidden, is_hidden, labels, url_value  # noqa: F401  (teacher mode)

@@ -14,9 +14,9 @@ from app import display, session
 from app.figures import gates_figure, loss_figure, panels_for, prediction_figure, states_figure
 from app.figures.common import model_name
 from app.i18n import dataset_title, lang, t, table
+from core import lab_protocol as protocol
 
-FAST_S = 0.4   # buttons, metrics, loss chart; also the worker's heartbeat (it exits after 30 s)
-SLOW_S = 2.5   # gates / states / prediction, while training
+FAST_S, SLOW_S = protocol.FAST_S, protocol.SLOW_S  # refresh of the numbers / of the views
 VIEWS = ("Gates", "Cell states", "Prediction")
 VIEW_TEXT = dict(zip(VIEWS, ("gates", "states", "prediction")))  # their names: lab.views.<name>
 LOSS_X = ("updates", "seconds")  # loss chart x axes (lab.loss.axes.<x>)
@@ -70,29 +70,28 @@ def _last(key: str, snap: dict | None) -> dict | None:
 
 
 def live_numbers() -> None:
-    """Buttons, metrics and the loss chart, refreshed every FAST_S seconds.
-
-    The refresh runs while paused too (it is the worker's heartbeat, and it lets Play show its
-    first trained point without waiting for a whole-page rerun). A whole-page rerun follows a
-    change of state — once the first trained numbers are drawn after Play — so that the slow
-    views start or stop refreshing.
+    """Buttons, metrics and the loss chart, refreshed every FAST_S seconds while training (and
+    while the worker gets ready). A paused page does not refresh: it costs the server nothing,
+    and its worker lives on regardless (``core.lab_protocol``). A change of state (Play, Pause,
+    ready) reruns the whole page, so that both fragments start or stop refreshing.
     """
     s = session.status()
-    playing, ready, steps = bool(s.get("running")), bool(s.get("ready")), s.get("steps", 0)
+    playing, ready = bool(s.get("running")), bool(s.get("ready"))
+    limit = s.get("limit")
 
-    @st.fragment(run_every=FAST_S)
+    @st.fragment(run_every=FAST_S if playing or not (ready or s.get("error")) else None)
     def numbers():
         t0 = time.perf_counter()
         # A ready worker answers at once (its reader thread); while it warms up, do not wait.
-        snap = _last("last_numbers", session.snapshot(timeout=0.3 if ready else 0.05))
+        snap = _last("last_numbers", session.snapshot(
+            timeout=protocol.NUMBERS_WAIT_S if ready else 0.05))
         now = session.status()
         transport(bool(now.get("ready")), bool(now.get("running")))
         _draw_numbers(snap, now)
-        started = bool(now.get("running")) and not playing and now.get("steps", 0) > steps
-        stopped = playing and not now.get("running")
         _profile("numbers", t0, now)
-        if started or stopped or bool(now.get("ready")) != ready or st.session_state.pop(
-                "redraw_page", False):
+        changed = (bool(now.get("running")) != playing or bool(now.get("ready")) != ready
+                   or now.get("limit") != limit or (now.get("error") and not s.get("error")))
+        if changed or st.session_state.pop("redraw_page", False):
             st.rerun()  # after drawing: the views follow the new state
 
     numbers()
@@ -105,7 +104,9 @@ def _profile(name: str, t0: float, status: dict) -> None:
 
 
 def _draw_numbers(snap: dict | None, now: dict) -> None:
-    if now.get("error"):
+    if now.get("limit"):
+        st.error(t("lab.limits.too_large", **now["limit"]))
+    elif now.get("error"):
         st.error(t("lab.status.error", error=now["error"]))  # core's words: a data error's detail
     if not now.get("ready") or snap is None or "metrics" not in snap:
         if not now.get("error"):

@@ -1,22 +1,24 @@
-"""The page's handle on its training worker: one ``python -m core.lab_worker`` process per session.
+"""The server's side of the Lab's workers: one zygote per server, one forked worker per browser
+session, and a reaper that ends the workers of closed and idle sessions (the protocol, every
+timeout and the limits: ``core.lab_protocol``; the worker: ``core.lab_worker``).
 
-Why a separate process: training in a thread of the Streamlit server halved the page's
-refresh rate (threads share the interpreter lock), and a forked/spawned multiprocessing
-child does not work once the server has imported torch or runs under ``streamlit run``
-(shared/MEASURED.md). A fresh interpreter with two pipes has none of these problems, and
-nothing is orphaned: the worker exits when its pipe closes, when its parent dies, or when
-no message arrives for ``core.lab_worker.HEARTBEAT_TIMEOUT_S``; a client that is garbage-collected
-(its session ended) stops its worker.
+Imports no torch: the web server stays small, so Streamlit's work between script runs stays
+cheap, and thirty open pages cost it little.
 """
 import itertools
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-import weakref
 from multiprocessing.connection import Connection
 from pathlib import Path
+
+from core import lab_protocol as protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,47 +27,132 @@ class WorkerGone(RuntimeError):
     """The worker process ended (or was ended); the page starts a fresh one."""
 
 
-class LabClient:
-    """Send commands to a worker and wait for their replies (``None`` when it is busy).
+class ServerFull(RuntimeError):
+    """Every worker place is taken; ``free_in_s`` says when the next one frees at the latest."""
 
-    Replies arrive in order, each tagged with the id of its command; a reply that comes
-    after its caller stopped waiting is read and dropped by the next call. ``status`` holds
-    the worker's latest status (ready, running, updates, error, ...).
-    """
+    def __init__(self, limit: int, free_in_s: float):
+        super().__init__(f"all {limit} places are taken")
+        self.limit, self.free_in_s = limit, free_in_s
 
-    def __init__(self, settings: dict | None = None, dataset=None):
+
+class Zygote:
+    """``python -m core.lab_worker --zygote SOCKET``: warmed once, forks a worker per connect."""
+
+    def __init__(self):
+        self._dir = tempfile.mkdtemp(prefix="gatelab-")  # mode 0700: only this user can connect
+        self.path = os.path.join(self._dir, "zygote.sock")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "core.lab_worker"], cwd=ROOT, env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self._out = Connection(os.dup(self.proc.stdin.fileno()), readable=False)
-        self._in = Connection(os.dup(self.proc.stdout.fileno()), writable=False)
-        self.proc.stdin.close()
+        self.proc = subprocess.Popen([sys.executable, "-m", "core.lab_worker", "--zygote", self.path],
+                                     cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+        self.ready = threading.Event()
+        threading.Thread(target=self._wait_ready, daemon=True, name="gatelab-zygote").start()
+
+    def _wait_ready(self) -> None:
+        for line in self.proc.stdout:
+            if line.strip() == b"ready":
+                self.ready.set()
+                break
         self.proc.stdout.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None  # poll() also reaps it: never a zombie
+
+    def connect(self) -> tuple[Connection, int]:
+        """A new worker: its connection and its process id."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(protocol.CONNECT_S)
+        try:
+            sock.connect(self.path)
+            sock.setblocking(True)
+            conn = Connection(sock.detach())
+        except OSError:
+            sock.close()
+            raise WorkerGone("the training processes are not running") from None
+        if not conn.poll(protocol.CONNECT_S):
+            conn.close()
+            raise WorkerGone("the training process did not start")
+        _, hello = conn.recv()
+        return conn, hello["pid"]
+
+    def stop(self) -> None:
+        if self.alive:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=protocol.STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class LabClient:
+    """Send commands to a session's worker and wait for their replies (``None`` when busy).
+
+    The worker is forked on first use, once the zygote is ready (until then every request
+    answers ``None`` and ``status`` says not ready). Replies arrive in order, each tagged with the
+    id of its command; a reply that comes after its caller stopped waiting is read and dropped
+    by the next call. ``status`` holds the worker's latest status (ready, running, updates,
+    error, limit, ...). ``last_used`` is when the page last asked anything (the idle culler's
+    clock); ``ended`` says why the reaper ended it ("closed" or "culled"), else None.
+    """
+
+    def __init__(self, settings: dict | None = None, dataset=None, zygote: Zygote | None = None):
+        self._zygote = zygote or pool().zygote()
+        self._conn, self.pid = None, None
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._waiting_get = None  # (id, request) of a "get" still unanswered: not resent while busy
         self.status: dict = {"ready": False, "running": False, "error": None}
         self.settings, self.dataset = settings, dataset
-        self._finalizer = weakref.finalize(self, _stop, self.proc, self._out, self._in)
-        if settings is not None:
-            self.reset(settings, dataset, timeout=0)  # no wait: the worker warms up meanwhile
+        self.wanted = None  # what the page last asked for (app.session)
+        self.last_used, self.ended, self._closed = time.monotonic(), None, False
+        self._pending_reset = settings is not None  # sent on connect
+        self._connect(wait=0)
 
     @property
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        if self._closed:
+            return False
+        return self.pid is None or _running(self.pid)
 
-    def request(self, command: str, *args, timeout: float = 2.0):
+    def _connect(self, wait: float) -> bool:
+        """Fork the worker when the zygote is ready (waiting up to ``wait`` s for it)."""
+        if self._conn is not None:
+            return True
+        if not self._zygote.ready.wait(wait):
+            if not self._zygote.alive:
+                raise WorkerGone("the training processes could not start")
+            return False
+        self._conn, self.pid = self._zygote.connect()
+        if self._pending_reset:
+            self._pending_reset = False
+            self._send("reset", self.settings, self.dataset)
+        return True
+
+    def _send(self, command: str, *args) -> int:
+        message_id = next(self._ids)
+        try:
+            self._conn.send((message_id, command, *args))
+        except (OSError, ValueError):
+            raise WorkerGone("the training process has ended") from None
+        return message_id
+
+    def request(self, command: str, *args, timeout: float = protocol.REPLY_S):
         """Send ``command`` and wait up to ``timeout`` s for its reply (``None`` if late)."""
         with self._lock:
+            self.last_used = time.monotonic()
+            if self._closed:
+                raise WorkerGone(f"the training process was {self.ended or 'stopped'}")
+            if not self._connect(wait=timeout if command != "get" else 0):
+                if command == "reset":
+                    self._pending_reset = True  # settings already stored by reset()
+                return None
             self._drain(0)
             if command == "get" and self._waiting_get and self._waiting_get[1] == args:
                 return self._await(self._waiting_get[0], timeout)  # still busy: do not pile up
-            message_id = next(self._ids)
-            try:
-                self._out.send((message_id, command, *args))
-            except (OSError, ValueError):
-                raise WorkerGone("the training process has ended") from None
+            message_id = self._send(command, *args)
             if command == "get":
                 self._waiting_get = (message_id, args)
             return self._await(message_id, timeout)
@@ -89,8 +176,8 @@ class LabClient:
         """Read replies that are ready (waiting up to ``wait`` s for the first); return the
         reply to ``until`` if it is among them."""
         try:
-            while self._in.poll(wait):
-                got, reply = self._in.recv()
+            while self._conn.poll(wait):
+                got, reply = self._conn.recv()
                 self.status = reply["status"]
                 if self._waiting_get and got == self._waiting_get[0]:
                     self._waiting_get = None
@@ -103,20 +190,149 @@ class LabClient:
             raise WorkerGone("the training process has ended")
         return None
 
-    def close(self) -> None:
-        self._finalizer()
+    def close(self, reason: str | None = None) -> None:
+        """Stop the worker: ask, then make sure (it never outlives its client)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed, self.ended = True, reason
+            conn, pid = self._conn, self.pid
+        if conn is not None:
+            try:
+                conn.send((0, "stop"))
+            except (OSError, ValueError):
+                pass
+            conn.close()
+        if pid is not None:
+            deadline = time.monotonic() + protocol.STOP_WAIT_S
+            while _running(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _running(pid):
+                _kill(pid)
 
 
-def _stop(proc: subprocess.Popen, out: Connection, inbox: Connection) -> None:
-    """Ask the worker to stop, then make sure it has (it never outlives its client)."""
+class WorkerPool:
+    """Every session's worker in this server: the zygote, the cap, and the reaper thread."""
+
+    def __init__(self, limit: int | None = None, is_active=None):
+        self.limit = limit or protocol.max_workers()
+        self._is_active = is_active or _session_is_active
+        self._zygote: Zygote | None = None
+        self._clients: dict[str, LabClient] = {}
+        self._disconnected: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._reaper = threading.Thread(target=self._reap_forever, daemon=True, name="gatelab-reaper")
+        self._reaper.start()
+
+    def zygote(self) -> Zygote:
+        with self._lock:
+            if self._zygote is None or not self._zygote.alive:
+                if self._zygote is not None:
+                    self._zygote.stop()
+                self._zygote = Zygote()
+            return self._zygote
+
+    def open(self, session_id: str, settings: dict | None = None, dataset=None) -> LabClient:
+        """A new worker for ``session_id`` (its old one, if any, is stopped); ServerFull if
+        every place is taken."""
+        with self._lock:
+            self._clients = {s: c for s, c in self._clients.items() if c.alive}  # ended: no place
+            old = self._clients.pop(session_id, None)
+            if len(self._clients) >= self.limit:
+                if old is not None:
+                    self._clients[session_id] = old
+                raise ServerFull(self.limit, self._next_free_s())
+        if old is not None:
+            old.close("replaced")
+        client = LabClient(settings, dataset, zygote=self.zygote())
+        with self._lock:
+            self._clients[session_id] = client
+        return client
+
+    def _next_free_s(self) -> float:
+        """At the latest, when the idlest session will be culled."""
+        oldest = min((c.last_used for c in self._clients.values()), default=time.monotonic())
+        return max(0.0, oldest + protocol.idle_cull_s() - time.monotonic())
+
+    def count(self) -> int:
+        """Places taken: sessions whose worker runs."""
+        with self._lock:
+            return sum(c.alive for c in self._clients.values())
+
+    def reap(self) -> None:
+        """One round: end the workers of closed and idle sessions, forget dead ones."""
+        now, ended = time.monotonic(), []
+        with self._lock:
+            for sid, client in list(self._clients.items()):
+                if not client.alive:
+                    del self._clients[sid]
+                    continue
+                if self._is_active(sid):
+                    self._disconnected.pop(sid, None)
+                else:
+                    self._disconnected.setdefault(sid, now)
+                closed = now - self._disconnected.get(sid, now) >= protocol.CLOSED_GRACE_S
+                idle = now - client.last_used >= protocol.idle_cull_s()
+                if closed or idle:
+                    del self._clients[sid]
+                    self._disconnected.pop(sid, None)
+                    ended.append((client, "closed" if closed else "culled"))
+            self._disconnected = {s: t for s, t in self._disconnected.items() if s in self._clients}
+        for client, reason in ended:
+            client.close(reason)
+        if self._zygote is not None:
+            self._zygote.alive  # noqa: B018 - reaps a zygote that died
+
+    def _reap_forever(self) -> None:
+        while True:
+            time.sleep(protocol.REAP_EVERY_S)
+            try:
+                self.reap()
+            except Exception as e:  # noqa: BLE001 - the reaper must outlive any one bad round
+                print(f"gatelab reaper: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close("stopped")
+        if self._zygote is not None:
+            self._zygote.stop()
+
+
+_pool: WorkerPool | None = None
+_pool_lock = threading.Lock()
+
+
+def pool() -> WorkerPool:
+    """This server's pool, made on first use."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = WorkerPool()
+        return _pool
+
+
+def _session_is_active(session_id: str) -> bool:
+    """Whether a browser is connected to ``session_id`` (outside a Streamlit server: always)."""
+    from streamlit import runtime
+    if not runtime.exists():
+        return True
+    return runtime.get_instance().is_active_session(session_id)
+
+
+def _running(pid: int) -> bool:
     try:
-        out.send((0, "stop"))
-    except (OSError, ValueError):
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    except OSError:
+        return True
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
         pass
-    for conn in (out, inbox):
-        conn.close()
-    try:
-        proc.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=2)

@@ -5,6 +5,7 @@ snapshots (loss history, metrics, traces of one piece) that the dashboard draws.
 The dashboard runs it in a worker process per browser session (``core.lab_worker``).
 """
 import math
+from dataclasses import asdict
 
 import numpy as np
 

@@ -1,20 +1,36 @@
-"""The Lab's worker process: ``python -m core.lab_worker``, one per browser session.
+"""The Lab's workers: ``python -m core.lab_worker --zygote SOCKET`` once per web server, which
+forks one worker per browser session (the protocol, its timeouts and limits: ``core.lab_protocol``).
 
-The dashboard starts one per session, so training never shares the web server's interpreter
-(measured in shared/MEASURED.md: training in the server's own process halved the page's refresh
-rate). The worker talks over its stdin/stdout pipes (``multiprocessing.connection`` messages)
-and exits when the pipe closes, when the server dies, or when no message arrives for
-``HEARTBEAT_TIMEOUT_S``.
+Training runs outside the web server's interpreter (training in a thread of the server halved
+the page's refresh rate: threads share the interpreter lock). The zygote pays once for what every
+worker needs (torch, numba and their compiled loops, the built-in data: seconds and hundreds of
+MB); a forked worker shares those pages with it and starts in milliseconds.
 """
+import gc
+import os
+import signal
+import socket
+import sys
 import time
 
 import numpy as np
 
+from core import lab_protocol as protocol
 from core.lab import LOSS_MAX_POINTS, Lab, LabSettings, history_csv, load_lab_dataset
 from core.models import ARCHS
 from core.train import Settings, Trainer, evaluate
 
-HEARTBEAT_TIMEOUT_S = 30.0  # no message for this long: the page is gone, so the worker exits
+PRELOADED = ("chorales",)  # datasets the zygote loads once for every worker (the Lab's default)
+_datasets: dict = {}
+
+
+class SessionTooLarge(ValueError):
+    """A setup over ``core.lab_protocol.MAX_SESSION_WORK``; ``values`` word the page's message."""
+
+    def __init__(self, values: dict):
+        super().__init__(f"one update of {values['work']:,} (parameters x sequences x steps) is over "
+                         f"this server's limit of {values['max_work']:,}")
+        self.values = values
 
 
 class Worker:
@@ -27,17 +43,19 @@ class Worker:
     training goes, so that the page's next identical request is answered at once.
     """
 
-    PUBLISH_EVERY_S = 0.1  # while training: at most this often (building it takes ~1 ms)
-    VIEWS_EVERY_S = 1.0    # while training: re-trace the views this often (~10 ms)
+    PUBLISH_EVERY_S = protocol.PUBLISH_EVERY_S
+    VIEWS_EVERY_S = protocol.VIEWS_EVERY_S
 
     def __init__(self):
         self.lab, self.running, self.error, self.generation = None, False, None, 0
+        self.limit = None  # SessionTooLarge.values of the last refused reset
         self.published, self._published_at = None, 0.0
         self.published_views, self._views_at = None, 0.0
 
     def status(self) -> dict:
         lab = self.lab
         return {"ready": lab is not None, "running": self.running, "error": self.error,
+                "limit": self.limit,
                 "generation": self.generation, "steps": lab.steps if lab else 0,
                 "epoch": lab.epoch if lab else 0, "messages": lab.warnings() if lab else [],
                 "updates": {a: t.updates for a, t in lab.trainers.items()} if lab else {}}
@@ -59,6 +77,8 @@ class Worker:
                 if set(request) == {"views"}:  # the page's views: keep them up to date
                     self.published_views = (request["views"], {"status": self.status(), **reply})
                     self._views_at = time.monotonic()
+        except SessionTooLarge as e:
+            self.running, self.error, self.limit = False, str(e), e.values
         except Exception as e:  # noqa: BLE001 - reported to the page, the session goes on
             self.running, self.error = False, _describe(e)
         self.publish(force=True)
@@ -67,11 +87,16 @@ class Worker:
         return {"status": self.status(), **reply}
 
     def _reset(self, settings: dict, dataset=None) -> None:
-        self.lab, self.running, self.error = None, False, None
+        self.lab, self.running, self.error, self.limit = None, False, None, None
         self.published_views = None  # traces of the old models
         self.generation += 1
         lab_settings = LabSettings(**settings)
-        self.lab = Lab(lab_settings, dataset or load_lab_dataset(lab_settings.dataset))
+        dataset = dataset or _dataset(lab_settings.dataset)
+        longest = max((len(p) for p in dataset.splits["train"]), default=0)
+        over = protocol.too_large(lab_settings.to_dict(), longest)
+        if over:
+            raise SessionTooLarge(over)
+        self.lab = Lab(lab_settings, dataset)
         self.lab.views(0)  # warm up the traces (numba), so the first Play draws at once
 
     def _get(self, views: dict | None = None, csv: bool = False, max_points: int = LOSS_MAX_POINTS,
@@ -126,52 +151,55 @@ def _describe(e: Exception) -> str:
     return f"{type(e).__name__}: {e}"
 
 
-def run_worker(inbox, outbox, timeout: float = HEARTBEAT_TIMEOUT_S) -> None:
-    """Serve commands from ``inbox`` (a Connection) until ``stop``, end of file, or silence.
+def run_worker(conn) -> None:
+    """Serve commands from ``conn`` (a Connection) until ``stop``, end of file, or the zygote's end.
 
-    Messages arrive as ``(id, command, *args)``; replies go to ``outbox`` as ``(id, reply)``.
+    Messages arrive as ``(id, command, *args)``; replies go back as ``(id, reply)``.
     A reader thread answers a plain ``get`` at once from ``Worker.published``, and a repeated
     ``get`` of the same views from ``Worker.published_views``, so neither of the page's
     refreshes waits for a training step (a refresh that waits holds up the session's next
     click on the server: Pause); every other command is applied by the training loop between
-    two steps (Pause acts within one step of the models).
+    two steps (Pause acts within one step of the models). Silence is no reason to exit: a
+    hidden browser tab sends nothing, and its models must live on (``core.lab_protocol``).
     """
-    import os
     import queue
     import threading
     worker, parent, commands, send = Worker(), os.getppid(), queue.Queue(), threading.Lock()
-    heard = [time.monotonic()]
 
     def reply(message_id, body) -> None:
         with send:
-            outbox.send((message_id, body))
+            conn.send((message_id, body))
 
     def read() -> None:
         while True:
             try:
-                message = inbox.recv()
+                message = conn.recv()
             except (EOFError, OSError):
                 return commands.put(None)
-            heard[0] = time.monotonic()
             cached = _cached_reply(worker, message)
             if cached is not None:
-                reply(message[0], cached)
+                try:
+                    reply(message[0], cached)
+                except OSError:
+                    return commands.put(None)
             else:
                 commands.put(message)
     threading.Thread(target=read, daemon=True).start()
     while True:
-        if os.getppid() != parent:  # the server died (even by SIGKILL): we were re-parented
-            return _log("the page's server is gone")
-        if time.monotonic() - heard[0] > timeout:
-            return _log(f"no message for {timeout:g} s: the page is gone")
+        if os.getppid() != parent:  # the zygote died (even by SIGKILL): we were re-parented
+            return _log("the zygote is gone")
         try:
-            message = commands.get(timeout=0.2) if not worker.running else commands.get_nowait()
+            message = (commands.get(timeout=protocol.IDLE_POLL_S) if not worker.running
+                       else commands.get_nowait())
         except queue.Empty:
             worker.tick()
             continue
         if message is None or message[1] == "stop":
-            return  # the pipe closed, or the page said goodbye
-        reply(message[0], worker.handle(*message[1:]))
+            return  # the connection closed, or the server said goodbye
+        try:
+            reply(message[0], worker.handle(*message[1:]))
+        except OSError:
+            return  # the server closed the connection mid-reply
 
 
 def _cached_reply(worker: Worker, message: tuple) -> dict | None:
@@ -188,27 +216,82 @@ def _cached_reply(worker: Worker, message: tuple) -> dict | None:
 
 
 def _log(text: str) -> None:
-    import os
-    import sys
     print(f"gatelab worker {os.getpid()}: {text}; exiting", file=sys.stderr, flush=True)
 
 
 def main() -> None:
-    import os
-    import sys
-    from multiprocessing.connection import Connection
+    if len(sys.argv) != 3 or sys.argv[1] != "--zygote":
+        sys.exit("usage: python -m core.lab_worker --zygote SOCKET  (started by the dashboard)")
+    zygote(sys.argv[2])
+
+
+def zygote(path: str) -> None:
+    """Warm up once, then fork a worker for each connection to the Unix socket ``path``.
+
+    Prints ``ready`` on stdout once it listens. Exits when its server (its parent) is gone.
+    Forked children are reaped by the kernel (SIGCHLD ignored): no worker is ever a zombie.
+    """
     import torch
     torch.set_num_threads(int(os.environ.get("GATELAB_WORKER_THREADS", "1")))
-    # Training yields the CPU to the web server and the browser: the page stays live, and
-    # training takes what is left (on 2 shared cores that decided Pause's latency).
+    # Training yields the CPU to the web server and the browser: the pages stay live, and
+    # training takes what is left; every worker has the same niceness, so the kernel shares
+    # the rest fairly between the sessions that train.
     os.nice(int(os.environ.get("GATELAB_WORKER_NICE", "5")))
-    # Messages use the real stdout; anything printed goes to stderr instead.
-    outbox = Connection(os.dup(sys.stdout.fileno()), readable=False)
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    inbox = Connection(os.dup(sys.stdin.fileno()), writable=False)
-    timeout = float(os.environ.get("GATELAB_WORKER_TIMEOUT", HEARTBEAT_TIMEOUT_S))
-    warm_up()  # while the page is still drawing; its first command waits in the pipe
-    run_worker(inbox, outbox, timeout)
+    parent = os.getppid()
+    warm_up()
+    for name in PRELOADED:
+        _dataset(name)
+    gc.collect()
+    gc.freeze()  # what is loaded now stays out of the collector's reach: its pages stay shared
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    listener.settimeout(protocol.ZYGOTE_POLL_S)
+    print("ready", flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the server reads no more: prints go to its log
+    while os.getppid() == parent:
+        try:
+            sock, _ = listener.accept()
+        except TimeoutError:
+            continue
+        if os.fork() == 0:
+            _serve_forked(listener, sock)
+        sock.close()
+    listener.close()
+    for remove in (lambda: os.unlink(path), lambda: os.rmdir(os.path.dirname(path))):
+        try:
+            remove()
+        except OSError:
+            pass
+    _log("the server is gone")
+
+
+def _serve_forked(listener: socket.socket, sock: socket.socket) -> None:
+    """In the forked child: serve one session on ``sock``, then exit (never return)."""
+    from multiprocessing.connection import Connection
+    code = 0
+    try:
+        listener.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        sock.setblocking(True)
+        conn = Connection(sock.detach())
+        conn.send((0, {"pid": os.getpid()}))
+        run_worker(conn)
+    except BaseException as e:  # noqa: BLE001 - a child must never fall back into the zygote's loop
+        _log(f"{type(e).__name__}: {e}")
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _dataset(name: str):
+    """A dataset by registry name, loaded once per process (the zygote preloads the default)."""
+    if name not in _datasets:
+        _datasets[name] = load_lab_dataset(name)
+    return _datasets[name]
 
 
 def warm_up() -> None:

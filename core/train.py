@@ -11,7 +11,7 @@ chunk before it in the same piece (detached: gradients stop at the chunk's start
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import torch

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from core import lab as lab_module
+from core import lab_protocol as protocol
 from core import lab_worker as worker_module
 from core.lab import (Lab, LabSettings, bin_means, history_csv, load_lab_dataset, pca_2d,
                       validation_pieces)
@@ -175,24 +176,40 @@ def test_worker_reports_a_missing_dataset(monkeypatch):
     assert not status["ready"] and not w.handle("play")["status"]["running"]
 
 
-def test_run_worker_answers_then_exits_on_stop_or_silence(chorales, monkeypatch):
+def test_run_worker_answers_then_exits_on_stop_or_end_of_file_never_on_silence(chorales, monkeypatch):
     monkeypatch.setattr(worker_module, "load_lab_dataset", lambda name: chorales)
-    inbox_r, inbox_w = Pipe(duplex=False)
-    out_r, out_w = Pipe(duplex=False)
-    thread = threading.Thread(target=run_worker, args=(inbox_r, out_w, 2.0), daemon=True)
+    server, conn = Pipe()
+    thread = threading.Thread(target=run_worker, args=(conn,), daemon=True)
     thread.start()
-    inbox_w.send((1, "reset", LabSettings(archs=("tanh",)).to_dict()))
-    inbox_w.send((2, "step"))
-    assert out_r.recv()[0] == 1
-    message_id, reply = out_r.recv()
+    server.send((1, "reset", LabSettings(archs=("tanh",)).to_dict()))
+    server.send((2, "step"))
+    assert server.recv()[0] == 1
+    message_id, reply = server.recv()
     assert message_id == 2 and reply["status"]["updates"] == {"tanh": 1}
-    inbox_w.send((3, "stop"))
+    thread.join(1.0)
+    assert thread.is_alive()  # a silent page (a hidden tab) keeps its worker
+    server.send((3, "stop"))
     thread.join(5)
     assert not thread.is_alive()
-    silent = threading.Thread(target=run_worker, args=(inbox_r, out_w, 0.3), daemon=True)
-    silent.start()
-    silent.join(5)
-    assert not silent.is_alive()  # no heartbeat: it ends by itself
+    server, conn = Pipe()
+    closed = threading.Thread(target=run_worker, args=(conn,), daemon=True)
+    closed.start()
+    server.close()  # the server died: end of file
+    closed.join(5)
+    assert not closed.is_alive()
+
+
+def test_an_over_large_setup_is_refused_with_the_numbers_for_the_page(chorales, monkeypatch):
+    monkeypatch.setattr(worker_module, "load_lab_dataset", lambda name: chorales)
+    w = Worker()
+    longest = max(len(p) for p in chorales.splits["train"])
+    huge = LabSettings(archs=("gru",), budget=500_000, batch_size=512, truncate=0)
+    status = w.handle("reset", huge.to_dict())["status"]
+    assert status["limit"] == {"budget": 500_000, "batch_size": 512, "chunk": longest,
+                               "work": 500_000 * 512 * longest, "max_work": protocol.MAX_SESSION_WORK}
+    assert not status["ready"] and "limit" in status["error"]
+    ok = w.handle("reset", LabSettings(archs=("gru",)).to_dict())["status"]
+    assert ok["ready"] and ok["limit"] is None and ok["error"] is None
 
 
 def test_worker_keeps_the_last_views_traced_and_answers_them_from_the_reader(chorales, monkeypatch):

@@ -5,15 +5,12 @@ A projector shows the transport, the metrics, the loss chart and the gates; teac
 """
 import streamlit as st
 
-from app import session
-
-session.start_worker()  # first: the worker's start overlaps the rest of this page
-
-from app import controls, display, views  # noqa: E402  (imports torch: after the worker's start)
-from app.equations import READOUT, equations, note  # noqa: E402
-from app.figures.common import model_name  # noqa: E402
-from app.guide import short_guide  # noqa: E402
-from app.i18n import lang, t  # noqa: E402
+from app import controls, display, session, views
+from app.equations import READOUT, equations, note
+from app.figures.common import model_name
+from app.guide import short_guide
+from app.i18n import lang, t
+from core.lab_protocol import too_large
 
 projector = display.projector()
 st.title(t("lab.title"))
@@ -21,6 +18,10 @@ if not projector:
     st.caption(t("lab.caption"))
 
 settings = controls.settings_sidebar()
+over = too_large(settings.to_dict())  # whole pieces (truncate 0): the worker checks their length
+if over:
+    st.error(t("lab.limits.too_large", **over))
+    st.stop()
 if settings.dataset != controls.UPLOAD:
     session.ensure_worker(settings.to_dict())
 else:
@@ -30,6 +31,8 @@ else:
     elif not session.has_settings():
         st.stop()  # nothing to train on yet: the sidebar says what to upload
 
+if session.full_notice():
+    st.stop()
 if not controls.hidden():
     views.chart_options()
 views.live_numbers()

@@ -6,17 +6,14 @@ import time
 import streamlit as st
 
 from app import display, session
-
-session.start_worker()  # first: the worker's interpreter starts while the page draws
-
-from app import teaching as tm  # noqa: E402
-from app import upload as up  # noqa: E402
-from app.figures import gates_figure, loss_figure, panels_for  # noqa: E402
-from app.figures.common import model_name  # noqa: E402
-from app.i18n import lang, t  # noqa: E402
-from core.teaching import (LESSON_MARGIN, answer_nll, answer_step, lesson_point,  # noqa: E402
+from app import teaching as tm
+from app import upload as up
+from app.figures import gates_figure, loss_figure, panels_for
+from app.figures.common import model_name
+from app.i18n import lang, t
+from core.teaching import (LESSON_MARGIN, answer_nll, answer_step, lesson_point,
                            lesson_settings)
-from core.trace import trace  # noqa: E402
+from core.trace import trace
 
 REFRESH_S = 2.0       # the lesson's charts refresh this often while training
 ANSWER_PIECES = 16    # validation sequences the NLL at the answer is averaged over
@@ -89,6 +86,8 @@ def lesson_body(step: str) -> None:
 
 
 st.title(t("lesson.title"))
+if session.full_notice():
+    st.stop()
 if not display.projector():
     st.caption(t("lesson.intro"))
 row = st.container(horizontal=True)   # buttons as wide as their labels, in any language

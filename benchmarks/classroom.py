@@ -1,0 +1,430 @@
+"""One GateLab server serving a class: N students' Lab pages, K of them training.
+
+Opens N Lab pages one after another, each in its own browser context (its own cookies: a
+separate student and Streamlit session), and records per page the seconds from goto() until the
+Play button and a metric value show (the Lab shows its metrics once its worker is ready). Then,
+over equal windows of --window seconds, it measures the server with all pages idle, and with K
+pages training: per training page the metric refreshes/s the browser sees (as
+benchmarks/live_page.py counts them); CPU in cores of the Streamlit process alone and of all
+its descendants (workers, zygote); each process's PSS and their total; zombie descendants; the
+load average. Then Pause on each training page (seconds until its numbers stop), and after
+closing every context, how long the workers take to go (polled each second, at most 90 s).
+
+    .venv/bin/python benchmarks/classroom.py --pages 8 --training 4 [--window 10]
+        [--url http://127.0.0.1:8501 [--server-pid PID]] [--timeout 60]
+        [--note "what changed"] [--write docs/classroom.md]
+
+Without --url it starts its own server exactly as live_page.streamlit_server does
+(`streamlit run app/streamlit_app.py`, what `make run` runs) and always stops it. With --url
+it measures a server already running on this machine (127.0.0.1 only); process figures then
+come from --server-pid, or are left out. Browser, server and workers share this machine, so
+its load counts: the load average before the run is part of every result.
+
+Processes are found by walking /proc from the server's PID (parent links). A worker is a
+descendant whose command line holds `core.lab_worker` but not `--zygote`, or any child of a
+process whose command line holds `--zygote` (forked workers share the zygote's command line);
+the zygote itself is reported apart.
+"""
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.live_page import (METRIC, click, click_time, record, recorded,  # noqa: E402
+                                  refreshes, open_browser, streamlit_server)
+
+TICKS = os.sysconf("SC_CLK_TCK")
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+VIEWPORT = {"width": 1500, "height": 1100}  # as live_page.open_lab
+CLOSE_POLL_S = 90      # after the pages close: how long to wait for the workers to go
+FIRST_POINT_S = 30     # after Play: how long to wait for a page's first trained point
+PAUSE_SETTLE_S = 4.0   # after Pause: how long to watch for late numbers (as live_page.measure)
+HEADING = "## Measured: classroom benchmark"
+COLUMNS = ["date", "cores", "load before", "pages N", "training K", "ready max / median (s)",
+           "refreshes/s min", "pause max (s)", "server CPU idle / training (cores)",
+           "descendants CPU idle / training (cores)", "total PSS (MB)", "zombies training / after close",
+           "workers left after close (s)", "note"]
+
+
+# ---------------------------------------------------------------------------- processes
+
+def proc_stat(pid: int) -> dict | None:
+    """State, parent and CPU ticks of one process from /proc/<pid>/stat (None: gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces: split after its ')'.
+    rest = text[text.rindex(")") + 2:].split()
+    return {"state": rest[0], "ppid": int(rest[1]),
+            "own": int(rest[11]) + int(rest[12]),        # utime + stime
+            "children": int(rest[13]) + int(rest[14])}   # cutime + cstime: reaped children
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def pss_kb(pid: int) -> int:
+    """Proportional set size (shared pages split between their users); 0 for a zombie."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def snapshot(root: int) -> dict:
+    """``root`` and all its descendants: pid -> stat fields, command line and role."""
+    stats = {int(p): s for p in os.listdir("/proc") if p.isdigit() and (s := proc_stat(int(p)))}
+    if root not in stats:
+        return {}
+    children = {}
+    for pid, s in stats.items():
+        children.setdefault(s["ppid"], []).append(pid)
+    tree, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        tree[pid] = stats[pid] | {"cmd": cmdline(pid)}
+        todo += children.get(pid, [])
+    for pid, p in tree.items():
+        p["role"] = role(pid, p, tree, root)
+    return tree
+
+
+def role(pid: int, p: dict, tree: dict, root: int) -> str:
+    if pid == root:
+        return "server"
+    # The parent test comes first: a worker forked by the zygote has the zygote's command line.
+    parent = tree.get(p["ppid"])
+    if parent and "--zygote" in parent["cmd"]:
+        return "worker"
+    if "--zygote" in p["cmd"]:
+        return "zygote"
+    return "worker" if "core.lab_worker" in p["cmd"] else "other"
+
+
+def tree_ticks(tree: dict) -> int:
+    """CPU ticks of the whole tree, children already reaped included: a worker that exits
+    in the window moves its ticks into its parent's cutime, so the tree's delta still
+    counts it (it would vanish from a sum of live processes' own ticks)."""
+    return sum(p["own"] + p["children"] for p in tree.values())
+
+
+def counts(tree: dict) -> dict:
+    live = [p for p in tree.values() if p["state"] != "Z"]
+    return {"workers": sum(p["role"] == "worker" for p in live),
+            "zygotes": sum(p["role"] == "zygote" for p in live),
+            "zombies": sum(p["state"] == "Z" for p in tree.values())}
+
+
+class CpuWindow:
+    """CPU of the server process alone and of its descendants over a window, in cores."""
+
+    def __init__(self, server: int | None):
+        self.server = server
+        self.t0 = time.monotonic()
+        self.start = snapshot(server) if server else {}
+
+    def stop(self) -> dict:
+        seconds = time.monotonic() - self.t0
+        if not self.server:
+            return {"seconds": round(seconds, 1)}
+        end = snapshot(self.server)
+        if not end or not self.start:
+            return {"seconds": round(seconds, 1), "error": "server process gone"}
+        own = end[self.server]["own"] - self.start[self.server]["own"]
+        total = tree_ticks(end) - tree_ticks(self.start)
+        return {"seconds": round(seconds, 1),
+                "server_cores": round(own / TICKS / seconds, 2),
+                "descendants_cores": round((total - own) / TICKS / seconds, 2),
+                "memory": memory(end), **counts(end)}
+
+
+def memory(tree: dict) -> dict:
+    """PSS of each process (MB), grouped by role, and the total."""
+    per = [{"pid": pid, "role": p["role"], "pss_mb": round(pss_kb(pid) / 1024, 1)}
+           for pid, p in sorted(tree.items())]
+    return {"total_pss_mb": round(sum(p["pss_mb"] for p in per), 1), "processes": per}
+
+
+def find_server_pid(url: str) -> int | None:
+    """Our own `streamlit run` child, recognised by its port (live_page does not hand it out)."""
+    port = str(urlparse(url).port)
+    for p in os.listdir("/proc"):
+        if p.isdigit() and (s := proc_stat(int(p))) and s["ppid"] == os.getpid():
+            cmd = cmdline(int(p)).split()
+            if "streamlit" in " ".join(cmd) and port in cmd:
+                return int(p)
+    return None
+
+
+# ---------------------------------------------------------------------------- pages
+
+def offsite_url(url: str) -> bool:
+    parts = urlparse(url)
+    return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS
+
+
+def open_student(browser, url: str, timeout_s: float, offsite: list) -> dict:
+    """A new student (own context: own cookies, own session) on the Lab; seconds from goto()
+    until Play and a metric value are visible, or the error/timeout."""
+    context = browser.new_context(viewport=VIEWPORT)
+    # Passive check that the page fetches nothing off this machine (a routing handler would
+    # stall the page's requests whenever this script sleeps, so only watch).
+    context.on("request", lambda r: offsite.append(r.url) if offsite_url(r.url) else None)
+    page = context.new_page()
+    student = {"context": context, "page": page, "ready_s": None, "error": None}
+    t0 = time.monotonic()
+    try:
+        page.goto(url, timeout=timeout_s * 1000)
+        for locator in (page.get_by_role("button", name="Play").first, page.locator(METRIC).first):
+            left = timeout_s - (time.monotonic() - t0)
+            locator.wait_for(state="visible", timeout=max(left, 0.001) * 1000)
+        student["ready_s"] = round(time.monotonic() - t0, 2)
+    except Exception as e:  # noqa: BLE001 - a page that never gets ready is a result, not a crash
+        student["error"] = "timeout" if "Timeout" in type(e).__name__ else f"{type(e).__name__}: {e}"[:200]
+    return student
+
+
+def open_class(browser, url: str, n: int, timeout_s: float, budget_s: float, offsite: list) -> list:
+    """N students one after another; the whole phase is capped at ``budget_s`` so that a
+    server that stops answering cannot make the run last N x timeout."""
+    students, deadline = [], time.monotonic() + budget_s
+    for i in range(n):
+        left = deadline - time.monotonic()
+        if left <= 1:
+            students.append({"context": None, "page": None, "ready_s": None, "error": "not opened (budget)"})
+            continue
+        students.append(open_student(browser, url, min(timeout_s, left), offsite))
+        s = students[-1]
+        print(f"  page {i + 1}/{n}: " + (f"ready in {s['ready_s']} s" if s["ready_s"] is not None else s["error"]),
+              flush=True)
+    return students
+
+
+def start_training(trainers: list) -> list:
+    """Play on each training page; seconds from the click until its first trained loss point
+    (waited for, so the window that follows measures training, not starting)."""
+    clicks = []
+    for s in trainers:
+        record(s["page"])
+        asked = time.time()
+        click(s["page"], "Play")
+        clicks.append(click_time(s["page"], asked))
+    firsts = []
+    for s, t0 in zip(trainers, clicks):
+        while (first := recorded(s["page"])["first_point"]) is None and time.time() - t0 < FIRST_POINT_S:
+            time.sleep(0.2)
+        firsts.append(round(first - t0, 2) if first else None)
+    return firsts
+
+
+def refresh_rates(trainers: list, t1: float, t2: float) -> list:
+    """Distinct metric values per second each training page showed in [t1, t2)."""
+    return [round(len(refreshes([c for c in recorded(s["page"])["changes"] if t1 <= c < t2])) / (t2 - t1), 2)
+            for s in trainers]
+
+
+def pause_all(trainers: list) -> list:
+    """Pause each training page; seconds from its click until its numbers stopped changing."""
+    clicks = []
+    for s in trainers:
+        asked = time.time()
+        click(s["page"], "Pause")
+        clicks.append(click_time(s["page"], asked))
+    time.sleep(PAUSE_SETTLE_S)
+    return [round(max((c for c in recorded(s["page"])["changes"] if c >= t), default=t) - t, 2)
+            for s, t in zip(trainers, clicks)]
+
+
+def close_and_watch(students: list, server: int | None) -> dict:
+    """Close every context, then count the workers still alive (and zombies) each second."""
+    for s in students:
+        if s["context"]:
+            with contextlib.suppress(Exception):  # a context whose page crashed still closes
+                s["context"].close()
+    if not server:
+        return {}
+    t0, trace = time.monotonic(), []
+    while True:
+        c = counts(snapshot(server))
+        elapsed = round(time.monotonic() - t0, 1)
+        trace.append((elapsed, c["workers"], c["zombies"]))
+        if c["workers"] == 0 or elapsed >= CLOSE_POLL_S:
+            break
+        time.sleep(1.0)
+    return {"workers_left": c["workers"], "seconds": elapsed, "zombies": c["zombies"],
+            "zygotes": c["zygotes"], "trace": trace}
+
+
+# ---------------------------------------------------------------------------- run
+
+def run(args, url: str, server: int | None) -> dict:
+    result = {"cores": os.cpu_count(), "load_before": round(os.getloadavg()[0], 2),
+              "pages": args.pages, "training": args.training, "window_s": args.window,
+              "url": url, "server_pid": server}
+    offsite = []
+    with open_browser() as browser:
+        print(f"opening {args.pages} pages on {url} (server pid {server})", flush=True)
+        students = open_class(browser, url, args.pages, args.timeout, args.open_budget, offsite)
+        ready = [s for s in students if s["ready_s"] is not None]
+        result["ready_s"] = [s["ready_s"] for s in students]
+        result["errors"] = [s["error"] for s in students]
+        result["after_open"] = counts(snapshot(server)) if server else None
+
+        time.sleep(3.0)  # the last page finishes drawing: the window measures idle, not loading
+        window = CpuWindow(server)
+        time.sleep(args.window)
+        result["idle"] = window.stop()
+
+        trainers = ready[:args.training]
+        print(f"Play on {len(trainers)} pages", flush=True)
+        result["play_to_first_point_s"] = start_training(trainers)
+        t1, window = time.time(), CpuWindow(server)
+        time.sleep(args.window)
+        result["train"] = window.stop()
+        result["refreshes_per_s"] = refresh_rates(trainers, t1, time.time())
+        result["load_end"] = round(os.getloadavg()[0], 2)
+
+        result["pause_to_stop_s"] = pause_all(trainers)
+        print(f"closing {len(students)} pages; watching the workers (at most {CLOSE_POLL_S} s)", flush=True)
+        result["after_close"] = close_and_watch(students, server)
+    result["offsite_requests"] = sorted(set(offsite))
+    return result
+
+
+def summary(r: dict) -> dict:
+    """The headline numbers (also the markdown row)."""
+    ready = [x for x in r["ready_s"] if x is not None]
+    idle, train, close = r["idle"], r["train"], r["after_close"] or {}
+    opened = len(ready)
+    return {
+        "cores": r["cores"], "load_before": r["load_before"], "load_end": r["load_end"],
+        "pages": r["pages"], "ready": opened, "training": len(r["refreshes_per_s"]),
+        "ready_max_s": max(ready, default=None),
+        "ready_median_s": round(statistics.median(ready), 2) if ready else None,
+        "refreshes_per_s_min": min(r["refreshes_per_s"], default=None),
+        "pause_max_s": max(r["pause_to_stop_s"], default=None),
+        "server_cores_idle": idle.get("server_cores"),
+        "server_cores_idle_per_page": round(idle["server_cores"] / opened, 3)
+        if opened and "server_cores" in idle else None,
+        "server_cores_training": train.get("server_cores"),
+        "descendants_cores_idle": idle.get("descendants_cores"),
+        "descendants_cores_training": train.get("descendants_cores"),
+        "total_pss_mb": train.get("memory", {}).get("total_pss_mb"),
+        "zombies": train.get("zombies"),
+        "workers_left_after_close": close.get("workers_left"),
+        "zombies_after_close": close.get("zombies"),
+        "close_seconds": close.get("seconds"),
+    }
+
+
+def report(r: dict, s: dict) -> None:
+    """Human-readable report on stdout."""
+    print("\n=== classroom benchmark ===")
+    print(f"machine: {s['cores']} cores, load {s['load_before']} before, {s['load_end']} at the end of training")
+    print(f"server: {r['url']} (pid {r['server_pid'] or 'unknown: no process figures'})")
+    print(f"pages: {s['ready']}/{s['pages']} ready; ready s: {r['ready_s']}")
+    if any(r["errors"]):
+        print(f"  not ready: {[e for e in r['errors'] if e]}")
+    if r["after_open"]:
+        print(f"  after opening: {r['after_open']}")
+    for name in ("idle", "train"):
+        w = r[name]
+        if "server_cores" in w:
+            roles = {}
+            for p in w["memory"]["processes"]:
+                roles.setdefault(p["role"], []).append(p["pss_mb"])
+            print(f"{name:5} ({w['seconds']} s): server {w['server_cores']} cores, descendants "
+                  f"{w['descendants_cores']} cores; PSS total {w['memory']['total_pss_mb']} MB "
+                  f"{roles}; workers {w['workers']}, zygotes "
+                  f"{w['zygotes']}, zombies {w['zombies']}")
+    if s["server_cores_idle_per_page"] is not None:
+        print(f"idle cost: {s['server_cores_idle_per_page']} server cores per open page")
+    print(f"training pages: {s['training']}; play -> first point s: {r['play_to_first_point_s']}")
+    print(f"  refreshes/s: {r['refreshes_per_s']}   pause -> stop s: {r['pause_to_stop_s']}")
+    close = r["after_close"]
+    if close:
+        print(f"after close: {close['workers_left']} workers left after {close['seconds']} s, "
+              f"{close['zombies']} zombies, {close['zygotes']} zygotes")
+    if r["offsite_requests"]:
+        print(f"WARNING: the pages asked for non-local addresses: {r['offsite_requests']}")
+
+
+def write_row(s: dict, path: Path, note: str) -> None:
+    """Append a row to the table under HEADING in ``path`` (heading and table made if missing)."""
+    def pair(a, b):
+        return " / ".join("n/a" if x is None else str(x) for x in (a, b))
+    after = ("n/a" if s["workers_left_after_close"] is None
+             else f"{s['workers_left_after_close']} ({s['close_seconds']} s)")
+    cells = [time.strftime("%Y-%m-%d %H:%M"), s["cores"], s["load_before"], s["pages"], s["training"],
+             pair(s["ready_max_s"], s["ready_median_s"]), s["refreshes_per_s_min"], s["pause_max_s"],
+             pair(s["server_cores_idle"], s["server_cores_training"]),
+             pair(s["descendants_cores_idle"], s["descendants_cores_training"]),
+             s["total_pss_mb"], pair(s["zombies"], s["zombies_after_close"]), after, note.replace("|", "/")]
+    row = "| " + " | ".join("n/a" if c is None else str(c) for c in cells) + " |"
+    header = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines = path.read_text().splitlines() if path.exists() else []
+    if HEADING not in lines:
+        lines += ([""] if lines else []) + [
+            HEADING, "",
+            "Rows appended by `benchmarks/classroom.py` (one server, N pages each in its own browser "
+            "context, K training; CPU in cores over the window, PSS while training).", ""] + header
+    at = lines.index(HEADING) + 1
+    while at < len(lines) and not lines[at].startswith("|") and not lines[at].startswith("#"):
+        at += 1
+    if at == len(lines) or not lines[at].startswith("|"):  # heading without its table
+        lines[at:at] = header
+    while at < len(lines) and lines[at].startswith("|"):
+        at += 1
+    lines.insert(at, row)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, required=True, help="students (browser contexts) N")
+    parser.add_argument("--training", type=int, required=True, help="pages that press Play K")
+    parser.add_argument("--window", type=float, default=10, help="seconds of each measuring window")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds for one page to get ready")
+    parser.add_argument("--open-budget", type=float, default=180,
+                        help="seconds for opening all pages (later ones are recorded as not opened)")
+    parser.add_argument("--url", help="measure this running server (127.0.0.1 only) instead of starting one")
+    parser.add_argument("--server-pid", type=int, help="with --url: the server's PID, for process figures")
+    parser.add_argument("--log", type=Path, help="own server's output (default: a temporary file)")
+    parser.add_argument("--note", default="", help="a remark for the results row")
+    parser.add_argument("--write", type=Path, help="append the result to this markdown file")
+    args = parser.parse_args()
+    if not 0 <= args.training <= args.pages:
+        parser.error("--training must be between 0 and --pages")
+    if args.url and urlparse(args.url).hostname not in LOCAL_HOSTS:
+        parser.error("--url must be on 127.0.0.1 (the benchmark sends no traffic off this machine)")
+
+    if args.url:
+        result = run(args, args.url.rstrip("/"), args.server_pid)
+    else:
+        log = args.log or Path(tempfile.mkstemp(prefix="classroom-server-", suffix=".log")[1])
+        print(f"starting streamlit (log: {log})", flush=True)
+        with streamlit_server(log=log) as url:  # stops the server (and its workers) on any exit
+            result = run(args, url, find_server_pid(url))
+    s = summary(result)
+    report(result, s)
+    print(json.dumps(s | {"note": args.note}))
+    if args.write:
+        write_row(s, args.write, args.note)
+        print(f"row appended to {args.write}")
+
+
+if __name__ == "__main__":
+    main()
