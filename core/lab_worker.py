@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from core import lab_protocol as protocol
+from core.lesson import lesson_view
 from core.lab import LOSS_MAX_POINTS, Lab, LabSettings, history_csv, load_lab_dataset
 from core.models import ARCHS
 from core.train import Settings, Trainer, evaluate
@@ -100,7 +101,7 @@ class Worker:
         self.lab.views(0)  # warm up the traces (numba), so the first Play draws at once
 
     def _get(self, views: dict | None = None, csv: bool = False, max_points: int = LOSS_MAX_POINTS,
-             weights: bool = False):
+             weights: bool = False, lesson: bool = False):
         lab = self.lab
         reply = {"metrics": lab.metrics(), "loss": lab.loss_history(max_points),
                  "dataset": {"title": lab.dataset.title, "n_pieces": len(lab.pieces),
@@ -112,6 +113,9 @@ class Worker:
             reply["csv"] = history_csv(lab.history_rows())
         if weights:
             reply["weights"] = lab.weights()
+        if lesson and lab.settings.dataset == "long-memory":  # the lesson's views, from these models
+            reply["lesson"] = lesson_view({a: t.model for a, t in lab.trainers.items()},
+                                          lab.dataset.splits["valid"])
         return reply
 
     def publish(self, force: bool = False) -> None:

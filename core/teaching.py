@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from core.models import RecurrentModel
+from core.lesson import LESSON_MARGIN, answer_step, lesson_point, lesson_settings  # noqa: F401  (re-exported)
 from core.trace import Trace, shift_inputs
 
 LOW, HIGH = 0.1, 0.9                 # Karpathy et al.'s saturation thresholds
@@ -115,15 +116,6 @@ def memory_curve(model: RecurrentModel, roll: np.ndarray, K: int, n_steps: int =
     return np.nanmean([memory_gradients(model, roll, t, K) for t in steps], axis=0)
 
 
-def answer_step(roll: np.ndarray, chord=None) -> int | None:
-    """The step of a long-memory sequence where the answer chord sounds (``core.builtin``);
-    None if it never does."""
-    from core.builtin import ANSWER_CHORD
-    cols = [k - 21 for k in (chord or ANSWER_CHORD)]
-    hits = np.flatnonzero(np.asarray(roll)[:, cols].all(axis=1))
-    return int(hits[0]) if hits.size else None
-
-
 def answer_nll(model: RecurrentModel, pieces: list) -> float:
     """Mean NLL (nats) at the answer step of long-memory sequences: ~16 for a model that cannot
     hold the call for ``lag`` steps, far less for one that can (``docs/data.md``)."""
@@ -131,20 +123,3 @@ def answer_nll(model: RecurrentModel, pieces: list) -> float:
     values = [trace(model, roll)["nll"][t] for roll in pieces
               if (t := answer_step(roll)) is not None]
     return float(np.mean(values)) if values else float("nan")
-
-
-LESSON_MARGIN = 3.0  # nats: the lesson's point is made once a gated unit beats tanh by this at the answer
-
-
-def lesson_settings():
-    """The built-in lesson's Lab setup: the long-memory task (lag 30), all three units at ~20k
-    parameters, Adam at lr 0.01 on batches of 32 whole sequences (docs/data.md: the setting
-    where gated units learn it within about a minute and tanh does not)."""
-    from core.lab import LabSettings
-    return LabSettings(dataset="long-memory", lr=0.01, batch_size=32, truncate=0, eval_every=25)
-
-
-def lesson_point(answers: dict) -> bool:
-    """True once the best gated unit's NLL at the answer is LESSON_MARGIN below the tanh RNN's."""
-    gated = [v for a, v in answers.items() if a != "tanh" and np.isfinite(v)]
-    return "tanh" in answers and bool(gated) and min(gated) <= answers["tanh"] - LESSON_MARGIN

@@ -112,15 +112,17 @@ def test_url_parameters_set_the_controls_and_a_diverging_lr_is_a_warning():
 
 
 def test_a_missing_dataset_is_an_error_message(tmp_path, monkeypatch):
+    from app import worker
     monkeypatch.setenv("GATELAB_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("GATELAB_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("GATELAB_DATA_URL", "http://127.0.0.1:9/")  # nothing listens there
+    monkeypatch.setattr(worker, "_pool", worker.WorkerPool())  # workers forked with this environment
     at = new_app(dataset="jsb")
-    run_until(at, lambda a: len(a.error) > 0, what="the data error")
     try:
+        run_until(at, lambda a: len(a.error) > 0, what="the data error")
         assert "JSB" in at.error[0].value and not at.exception
     finally:
-        at.session_state["lab_client"].close()
+        worker.pool().shutdown()
 
 
 def test_the_guide_page_renders():

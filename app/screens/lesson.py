@@ -6,17 +6,13 @@ import time
 import streamlit as st
 
 from app import display, session
-from app import teaching as tm
-from app import upload as up
 from app.figures import gates_figure, loss_figure, panels_for
 from app.figures.common import model_name
 from app.i18n import lang, t
-from core.teaching import (LESSON_MARGIN, answer_nll, answer_step, lesson_point,
-                           lesson_settings)
-from core.trace import trace
+from app.teacher import control
+from core.lesson import LESSON_MARGIN, lesson_point, lesson_settings
 
 REFRESH_S = 2.0       # the lesson's charts refresh this often while training
-ANSWER_PIECES = 16    # validation sequences the NLL at the answer is averaged over
 STEPS = ("loss", "gates", "memory")   # their words: lesson.steps.<name>.title / headline / text
 
 
@@ -27,16 +23,8 @@ def start() -> None:
     st.session_state.pop("lesson_reached", None)
 
 
-def models_now() -> dict | None:
-    weights = session.trained_weights(timeout=2.0)
-    if weights and next(iter(weights.values()))["settings"]["dataset"] == "long-memory":
-        st.session_state["lesson_weights"] = weights
-    weights = st.session_state.get("lesson_weights")
-    return up.lab_models(weights) if weights else None
-
-
-def show_memory(models: dict, pieces: list) -> None:
-    answers = {a: answer_nll(m, pieces[:ANSWER_PIECES]) for a, m in models.items()}
+def show_memory(view: dict) -> None:
+    answers = view["answers"]
     st.session_state["lesson_answers"] = answers
     cols = st.columns(len(answers))
     for col, (arch, value) in zip(cols, answers.items()):
@@ -49,29 +37,28 @@ def show_memory(models: dict, pieces: list) -> None:
                      seconds=f"{st.session_state['lesson_reached']:.0f}"))
 
 
-def show_gates(models: dict, roll) -> None:
-    traces = {a: trace(m, roll) for a, m in models.items() if a != "tanh"}
-    panels = {a: {g: tr[g] for g in panels_for(a)} for a, tr in traces.items()}
-    display.chart(gates_figure(panels, roll, 0, lang=lang()), key="lesson_gates")
-    answer = answer_step(roll)
+def show_gates(view: dict) -> None:
+    panels = {a: {g: gates[g] for g in panels_for(a)} for a, gates in view["gates"].items()}
+    display.chart(gates_figure(panels, view["roll"], 0, lang=lang()), key="lesson_gates")
+    answer = view["answer"]
     st.caption(t("lesson.sequence", call=answer - 30, answer=answer))
 
 
 def lesson_body(step: str) -> None:
     @st.fragment(run_every=REFRESH_S if session.status().get("running") else None)
     def live():
-        snap = session.snapshot(timeout=0.5)
-        if snap and "loss" in snap:
+        # The worker traces its own models (the web server holds no torch): loss, answers, gates.
+        snap = session.snapshot(lesson=True, timeout=REFRESH_S)
+        if snap and "lesson" in snap:
             st.session_state["lesson_snap"] = snap
         snap = st.session_state.get("lesson_snap")
-        models = models_now()
-        if snap is None or models is None:
+        if snap is None:
             st.info(t("lesson.building"))
             return
+        view = snap["lesson"]
         elapsed = time.monotonic() - st.session_state.get("lesson_started", time.monotonic())
         updates = max(m["updates"] for m in snap["metrics"].values())
         st.caption(t("lesson.progress", updates=updates, seconds=f"{elapsed:.0f}"))
-        pieces = tm.cached_dataset("long-memory").splits["valid"]
         for name in STEPS if step == "all" else [step]:
             if step == "all":
                 st.subheader(t(f"lesson.steps.{name}.title"))
@@ -79,9 +66,9 @@ def lesson_body(step: str) -> None:
             if name == "loss":
                 display.chart(loss_figure(snap["loss"], lang=lang()), key="lesson_loss")
             elif name == "gates":
-                show_gates(models, pieces[0])
+                show_gates(view)
             else:
-                show_memory(models, pieces)
+                show_memory(view)
     live()
 
 
@@ -101,6 +88,6 @@ if "lesson_started" not in st.session_state:
     st.info(t("lesson.press_start"))
     st.stop()
 step_names = {"all": t("lesson.all_steps"), **{s: t(f"lesson.steps.{s}.title") for s in STEPS}}
-step = tm.control("step", st.radio, "all", t("lesson.step"), options=list(step_names),
+step = control("step", st.radio, "all", t("lesson.step"), options=list(step_names),
                   format_func=step_names.get, horizontal=True, key="lesson_step")
 lesson_body(step)
