@@ -21,7 +21,7 @@ setup: $(VENV)/.runtime
 setup-dev: $(VENV)/.dev
 
 run: setup
-	$(PY) -m streamlit run app/streamlit_app.py --server.port $(PORT) --server.headless true \
+	$(PY) -m app.serve --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
 # Real-data tests read the datasets from $GATELAB_DATA_DIR (they fail, never skip, without it).

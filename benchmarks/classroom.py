@@ -15,7 +15,7 @@ closing every context, how long the workers take to go (polled each second, at m
         [--note "what changed"] [--write docs/classroom.md]
 
 Without --url it starts its own server exactly as live_page.streamlit_server does
-(`streamlit run app/streamlit_app.py`, what `make run` runs) and always stops it. With --url
+(`python -m app.serve`, what `make run` runs) and always stops it. With --url
 it measures a server already running on this machine (127.0.0.1 only); process figures then
 come from --server-pid, or are left out. Browser, server and workers share this machine, so
 its load counts: the load average before the run is part of every result.
@@ -164,7 +164,7 @@ def find_server_pid(url: str) -> int | None:
     for p in os.listdir("/proc"):
         if p.isdigit() and (s := proc_stat(int(p))) and s["ppid"] == os.getpid():
             cmd = cmdline(int(p)).split()
-            if "streamlit" in " ".join(cmd) and port in cmd:
+            if ("streamlit" in " ".join(cmd) or "app.serve" in cmd) and port in cmd:
                 return int(p)
     return None
 

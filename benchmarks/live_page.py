@@ -43,11 +43,12 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(env: dict | None = None, timeout: float = 60.0, log: Path | None = None):
-    """``streamlit run app/streamlit_app.py`` on a free localhost port; yields its URL and
+    """``python -m app.serve`` (``streamlit run app/streamlit_app.py``, as ``make run`` starts it) on a
+    free localhost port; yields its URL and
     stops it (and its workers, which die with it) afterwards. Its output goes to ``log``."""
     port = free_port()
     log_file = open(log, "wb") if log else subprocess.DEVNULL
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "streamlit_app.py"),
+    cmd = [sys.executable, "-m", "app.serve",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--logger.level", os.environ.get("GL_LOG", "info")]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},

@@ -17,7 +17,7 @@ def test_dockerfile_serves_the_dashboard_on_8501_with_cpu_torch():
     text = (ROOT / "Dockerfile").read_text()
     assert "FROM python:3.11-slim" in text and "EXPOSE 8501" in text
     assert "torch==2.13.0" in text and "/whl/cpu" in text
-    assert "app/streamlit_app.py" in text
+    assert '"-m", "app.serve"' in text  # app/serve.py: the zygote first, then `streamlit run`
 
 
 def test_readme_opens_with_the_run_and_test_commands():
@@ -25,7 +25,7 @@ def test_readme_opens_with_the_run_and_test_commands():
     block = "\n".join(head)
     assert "```" in block and "make run" in block and "make test" in block
     makefile = (ROOT / "Makefile").read_text()
-    assert "run:" in makefile and "test:" in makefile and "app/streamlit_app.py" in makefile
+    assert "run:" in makefile and "test:" in makefile and "-m app.serve" in makefile
 
 
 def test_torch_is_pinned():
