@@ -1,7 +1,8 @@
 """``python -m app.serve [streamlit options]``: GateLab's web server, as ``make run`` and the Docker
-image start it. It starts the Lab workers' zygote (``app.worker``) at once, so that its warm-up
-(importing torch, loading the compiled loops: seconds) overlaps the server's own start instead
-of the first student's page, then runs ``streamlit run app/streamlit_app.py`` in this process.
+image start it. It starts the Lab workers' zygote (``app.worker``) and, meanwhile, imports what
+the pages import (plotly, the figures); once the zygote is warm (torch imported, compiled loops
+loaded: seconds) it runs ``streamlit run app/streamlit_app.py`` in this process. So the server
+answers once it can serve a Lab at full speed, and the first student's page pays no warm-up.
 A plain ``streamlit run app/streamlit_app.py`` works too: the zygote then starts with the first page.
 """
 import sys
@@ -14,7 +15,13 @@ def main() -> None:
     from streamlit.web import cli
 
     from app.worker import pool
-    pool().zygote()
+    from core.lab_protocol import ZYGOTE_START_S
+    zygote = pool().zygote()
+    import app.controls  # noqa: F401  (the Lab page's modules and plotly, ahead of the first page)
+    import app.views  # noqa: F401
+    print("GateLab: warming up the training processes...", flush=True)
+    if not zygote.ready.wait(ZYGOTE_START_S):
+        print("GateLab: the training processes are slow to start; serving anyway", flush=True)
     sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
     sys.exit(cli.main())
 

@@ -93,6 +93,27 @@ def command(action) -> dict | None:
         return None
 
 
+def compute(name: str, *args, failed: str = "common.worker.failed",
+            timeout: float = protocol.COMPUTE_WAIT_S, **kwargs):
+    """``core.lab_protocol.COMPUTE[name](model, ...)`` computed by this session's worker, the model
+    named by ``args[0]`` (a ``core.records.ModelRef``). The session's worker starts if it has
+    none. A full server, a worker that does not answer, or a failure (``failed``: the text key
+    of its message, given ``detail``) is said on the page, and this run stops there."""
+    client = st.session_state.get(CLIENT_KEY)
+    if client is None or not client.alive:
+        if _open() is None:
+            full_notice()
+            st.stop()
+    reply = command(lambda c: c.request("compute", name, args, kwargs, timeout=timeout))
+    if reply is None:
+        st.warning(i18n.t("common.worker.busy"))
+        st.stop()
+    if "failed" in reply:
+        st.error(i18n.t(failed, error=reply["failed"], detail=reply["failed"]))
+        st.stop()
+    return reply["result"]
+
+
 def play() -> None:
     command(lambda c: c.request("play"))
 

@@ -1,31 +1,24 @@
 """The "Your own music" page's logic, without widgets: which models to apply, their traces on
 the uploaded piece, the window the charts show, the cursor's values and the downloads.
 
-Shipped models are immutable and shared (``st.cache_resource``); the Lab's models are this
-session's own, rebuilt from the weights its worker sends (``app.session.trained_weights``).
+Models are named here (``core.records.ModelRef``: a shipped checkpoint by its manifest name, or
+the Lab's weights as its worker sent them, ``app.session.trained_weights``) and built, traced and
+sampled by this session's worker (``app.session.compute``): the web server holds no torch.
 """
 import hashlib
 import io
 
 import numpy as np
-import streamlit as st
 
+from app import session
 from app.figures.gates import panels_for
 from app.figures.piece import AT_CURSOR
 from core.lab import pca_2d
-from core.pretrained import list_pretrained, load_pretrained, model_from_weights, pretrained_dir
-from core.trace import trace
+from core.pretrained import list_pretrained
+from core.records import ModelRef
+from core.settings import ModelSpec
 
 MAX_CSV_STEPS = 20_000  # the CSV holds every step: the core's own longest piece
-
-
-@st.cache_resource(show_spinner=False)
-def _shipped(name: str, directory: str):
-    """One verified pretrained model (sha256 checked once per server, then shared read-only),
-    traced once on two silent steps so the compiled loops are loaded before the upload."""
-    model, entry = load_pretrained(name, directory)
-    trace(model, np.zeros((2, 88), np.uint8))
-    return model, entry
 
 
 def shipped_sets() -> dict[tuple[str, str], dict]:
@@ -39,14 +32,16 @@ def shipped_sets() -> dict[tuple[str, str], dict]:
 
 
 def shipped_models(names: dict) -> dict:
-    """arch -> model for manifest names (raises CheckpointError on a bad file)."""
-    directory = str(pretrained_dir())
-    return {arch: _shipped(name, directory)[0] for arch, name in names.items()}
+    """arch -> ModelRef for manifest names (the worker checks each file's sha256 when it builds
+    the model; a bad file is the page's message then)."""
+    entries = {e.name: e for e in list_pretrained()}
+    return {arch: ModelRef(ModelSpec(arch, entries[name].variant, entries[name].units), pretrained=name)
+            for arch, name in names.items()}
 
 
 def lab_models(weights: dict) -> dict:
-    """arch -> model from the Lab worker's weights (``core.lab.Lab.weights``)."""
-    return {arch: model_from_weights(w["spec"], w["state_dict"]) for arch, w in weights.items()}
+    """arch -> ModelRef to the Lab worker's weights (``core.lab.Lab.weights``)."""
+    return {arch: ModelRef.from_weights(w) for arch, w in weights.items()}
 
 
 def roll_digest(roll: np.ndarray) -> str:
@@ -54,8 +49,9 @@ def roll_digest(roll: np.ndarray) -> str:
 
 
 def trace_all(models: dict, roll: np.ndarray) -> dict:
-    """arch -> Trace of the whole piece (one compiled pass per model)."""
-    return {arch: trace(model, roll) for arch, model in models.items()}
+    """arch -> Trace of the whole piece (one compiled pass per model, in the worker)."""
+    return {arch: session.compute("trace", model, roll, failed="upload.errors.refused")
+            for arch, model in models.items()}
 
 
 def window_views(traces: dict, start: int, stop: int) -> dict:

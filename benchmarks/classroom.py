@@ -49,7 +49,7 @@ PAUSE_SETTLE_S = 4.0   # after Pause: how long to watch for late numbers (as liv
 HEADING = "## Measured: classroom benchmark"
 COLUMNS = ["date", "cores", "load before", "pages N", "training K", "ready max / median (s)",
            "refreshes/s min", "pause max (s)", "server CPU idle / training (cores)",
-           "descendants CPU idle / training (cores)", "total PSS (MB)", "zombies training / after close",
+           "workers CPU idle / training (cores)", "browser CPU training (cores)", "total PSS (MB)", "zombies training / after close",
            "workers left after close (s)", "note"]
 
 
@@ -128,24 +128,37 @@ def counts(tree: dict) -> dict:
             "zombies": sum(p["state"] == "Z" for p in tree.values())}
 
 
+def browser_ticks() -> int:
+    """CPU ticks of every Chromium process on this machine (the benchmark's pages share its
+    cores with the server: where the CPU went is part of the result)."""
+    ticks = 0
+    for p in os.listdir("/proc"):
+        if p.isdigit() and "chrom" in cmdline(int(p)).split(" ")[0] and (s := proc_stat(int(p))):
+            ticks += s["own"]
+    return ticks
+
+
 class CpuWindow:
-    """CPU of the server process alone and of its descendants over a window, in cores."""
+    """CPU of the server process alone, of its descendants and of the browser over a window,
+    in cores."""
 
     def __init__(self, server: int | None):
         self.server = server
         self.t0 = time.monotonic()
         self.start = snapshot(server) if server else {}
+        self.browser = browser_ticks()
 
     def stop(self) -> dict:
         seconds = time.monotonic() - self.t0
+        browser = round((browser_ticks() - self.browser) / TICKS / seconds, 2)
         if not self.server:
-            return {"seconds": round(seconds, 1)}
+            return {"seconds": round(seconds, 1), "browser_cores": browser}
         end = snapshot(self.server)
         if not end or not self.start:
             return {"seconds": round(seconds, 1), "error": "server process gone"}
         own = end[self.server]["own"] - self.start[self.server]["own"]
         total = tree_ticks(end) - tree_ticks(self.start)
-        return {"seconds": round(seconds, 1),
+        return {"seconds": round(seconds, 1), "browser_cores": browser,
                 "server_cores": round(own / TICKS / seconds, 2),
                 "descendants_cores": round((total - own) / TICKS / seconds, 2),
                 "memory": memory(end), **counts(end)}
@@ -322,6 +335,7 @@ def summary(r: dict) -> dict:
         "server_cores_training": train.get("server_cores"),
         "descendants_cores_idle": idle.get("descendants_cores"),
         "descendants_cores_training": train.get("descendants_cores"),
+        "browser_cores_training": train.get("browser_cores"),
         "total_pss_mb": train.get("memory", {}).get("total_pss_mb"),
         "zombies": train.get("zombies"),
         "workers_left_after_close": close.get("workers_left"),
@@ -347,7 +361,7 @@ def report(r: dict, s: dict) -> None:
             for p in w["memory"]["processes"]:
                 roles.setdefault(p["role"], []).append(p["pss_mb"])
             print(f"{name:5} ({w['seconds']} s): server {w['server_cores']} cores, descendants "
-                  f"{w['descendants_cores']} cores; PSS total {w['memory']['total_pss_mb']} MB "
+                  f"{w['descendants_cores']} cores, browser {w['browser_cores']} cores; PSS total {w['memory']['total_pss_mb']} MB "
                   f"{roles}; workers {w['workers']}, zygotes "
                   f"{w['zygotes']}, zombies {w['zombies']}")
     if s["server_cores_idle_per_page"] is not None:
@@ -371,7 +385,7 @@ def write_row(s: dict, path: Path, note: str) -> None:
     cells = [time.strftime("%Y-%m-%d %H:%M"), s["cores"], s["load_before"], s["pages"], s["training"],
              pair(s["ready_max_s"], s["ready_median_s"]), s["refreshes_per_s_min"], s["pause_max_s"],
              pair(s["server_cores_idle"], s["server_cores_training"]),
-             pair(s["descendants_cores_idle"], s["descendants_cores_training"]),
+             pair(s["descendants_cores_idle"], s["descendants_cores_training"]), s["browser_cores_training"],
              s["total_pss_mb"], pair(s["zombies"], s["zombies_after_close"]), after, note.replace("|", "/")]
     row = "| " + " | ".join("n/a" if c is None else str(c) for c in cells) + " |"
     header = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]

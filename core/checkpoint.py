@@ -3,15 +3,19 @@
 A checkpoint is a plain dict of tensors, numbers and strings saved with ``torch.save``;
 ``load`` reads it with ``torch.load(weights_only=True)``, which refuses anything else, then
 checks that it is a GateLab checkpoint whose weights fit the model its settings describe.
+torch is imported by the functions that need it: the web server imports ``CheckpointError``.
 """
+from __future__ import annotations
+
 import io
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+from core.settings import ModelSpec, Settings
 
-from core.models import ModelSpec, RecurrentModel
-from core.train import Settings
+if TYPE_CHECKING:
+    from core.models import RecurrentModel
 
 FORMAT = "gatelab-checkpoint"
 VERSION = 1
@@ -24,6 +28,7 @@ class CheckpointError(ValueError):
 def save(path: str | os.PathLike, model: RecurrentModel, settings: Settings,
          history: list | None = None, metrics: dict | None = None) -> Path:
     """Write a checkpoint atomically (a temporary file renamed into place)."""
+    import torch
     spec = model.spec
     payload = {
         "format": FORMAT, "version": VERSION,
@@ -42,6 +47,7 @@ def save(path: str | os.PathLike, model: RecurrentModel, settings: Settings,
 
 def load(source: str | os.PathLike | bytes, device: str = "cpu") -> tuple[RecurrentModel, dict]:
     """Read a checkpoint from a path or bytes -> (model, payload). Raises CheckpointError."""
+    import torch
     name = "the uploaded file" if isinstance(source, bytes) else str(source)
     try:
         stream = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
@@ -56,6 +62,9 @@ def load(source: str | os.PathLike | bytes, device: str = "cpu") -> tuple[Recurr
 
 
 def _model_from_payload(payload, name: str) -> RecurrentModel:
+    import torch
+
+    from core.models import RecurrentModel
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{name} is a PyTorch file but not a GateLab checkpoint")
     if payload.get("version") != VERSION:

@@ -2,7 +2,8 @@
 snapshots (loss history, metrics, traces of one piece) that the dashboard draws.
 
 ``Lab`` is plain core code: ``step()`` does one update of every model on one shared batch.
-The dashboard runs it in a worker process per browser session (``core.lab_worker``).
+The dashboard runs it in a worker process per browser session (``core.lab_worker``). torch is
+imported when a Lab is built: the web server uses the numpy helpers here without it.
 """
 import math
 from dataclasses import asdict
@@ -11,7 +12,6 @@ import numpy as np
 
 from core.data import dataset_choices  # noqa: F401  (re-exported)
 from core.settings import ARCHS, LabSettings  # noqa: F401  (LabSettings' home; re-exported)
-from core.train import Trainer, evaluate, make_batches
 
 VALID_MAX_STEPS = 4000   # live validation uses the first pieces up to this many steps (speed)
 LOSS_MAX_POINTS = 250    # train-loss points per model sent to the page (bin means beyond)
@@ -95,6 +95,7 @@ class Lab:
         if not self.train:
             raise ValueError(f"{dataset.title} has no training pieces")
         self.valid = validation_pieces(self.pieces)
+        from core.train import Trainer  # torch: here, so the web server can use this module's helpers
         self.trainers = {a: Trainer(settings.trainer_settings(a)) for a in settings.archs}
         self.steps, self.epoch = 0, 0          # shared batches done; current epoch (1-based)
         self._batches, self._cursor = [], 0
@@ -108,6 +109,7 @@ class Lab:
         if self._cursor >= len(self._batches):
             self.epoch += 1
             s = self.settings
+            from core.train import make_batches
             self._batches = make_batches(self.train, s.batch_size, s.truncate, s.seed, self.epoch,
                                          carry=s.carry_state)
             self._cursor = 0
@@ -131,8 +133,9 @@ class Lab:
             self.evaluate()
 
     def evaluate(self) -> None:
+        from core.train import evaluate as train_evaluate
         for arch, trainer in self.trainers.items():
-            m = evaluate(trainer.model, self.valid)
+            m = train_evaluate(trainer.model, self.valid)
             self.valid_rows[arch].append((trainer.updates, trainer.seconds, m["nll"], m["accuracy"]))
 
     def warnings(self) -> list[dict]:

@@ -19,6 +19,10 @@ updates). Commands:
 - ``reset`` (LabSettings dict [, Dataset]): new models; ``play`` / ``pause``; ``step``: one update;
 - ``get`` (request dict): numbers and loss history; ``{"views": ...}`` traces of one piece,
   ``{"csv": True}`` the metrics history, ``{"weights": True}`` the models' weights;
+- ``compute`` (name, args, kwargs): one of ``COMPUTE`` on a model the page names with a
+  ``core.records.ModelRef`` (first argument); the reply's ``result`` is plain data (numpy, dicts,
+  ``core.records.Trace``), or ``failed`` with the reason. Pages that show models (Gate tools,
+  Your own music, the lesson) ask this way: the web server never imports torch;
 - ``stop``: the worker exits.
 
 Lifetime (like JupyterHub's idle culler, not a heartbeat): a worker lives as long as its browser
@@ -29,7 +33,18 @@ been disconnected for ``CLOSED_GRACE_S``, and culls a session idle (no request f
 """
 import os
 
-COMMANDS = ("reset", "play", "pause", "step", "get", "stop")
+COMMANDS = ("reset", "play", "pause", "step", "get", "compute", "stop")
+# what a page may ask a worker to compute: name -> (module, function), each f(model, ...)
+COMPUTE = {
+    "trace": ("core.trace", "trace"),
+    "saturation": ("core.teaching", "model_saturation"),
+    "memory_gradients": ("core.teaching", "memory_gradients"),
+    "memory_curve": ("core.teaching", "memory_curve"),
+    "intervention": ("core.teaching_cells", "intervention"),
+    "step_numbers": ("core.teaching_cells", "step_numbers"),
+    "sample": ("core.sample", "sample"),
+}
+MODELS_KEPT = 24       # models a worker keeps built for ``compute`` (pretrained sets, Lab snapshots)
 
 # -- the page (app/views.py) ------------------------------------------------------------------------
 FAST_S = 0.4    # metrics + loss chart refresh, while training or while the worker gets ready;
@@ -41,6 +56,7 @@ REPLY_S = 2.0          # default wait for a reply; a late one is read and droppe
 NUMBERS_WAIT_S = 0.3   # the page's numbers: the worker's reader thread answers at once when ready
 RESET_WAIT_S = 0.5     # after reset the page polls for ``ready`` instead of waiting
 STEP_WAIT_S = 30.0     # one Step button press: one update of up to three models
+COMPUTE_WAIT_S = 120.0 # one ``compute``: a trace of a long upload or a memory curve takes seconds
 WEIGHTS_WAIT_S = 10.0  # the models' weights, for the Gate tools and the lesson
 FULL_RETRY_S = 5.0     # a page refused a place (server full) asks again this often
 STOP_WAIT_S = 2.0      # after ``stop`` a worker that has not exited is killed

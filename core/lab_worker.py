@@ -50,6 +50,7 @@ class Worker:
     def __init__(self):
         self.lab, self.running, self.error, self.generation = None, False, None, 0
         self.limit = None  # SessionTooLarge.values of the last refused reset
+        self._models: dict = {}  # ModelRef identity -> built model, for ``compute``
         self.published, self._published_at = None, 0.0
         self.published_views, self._views_at = None, 0.0
 
@@ -62,6 +63,11 @@ class Worker:
                 "updates": {a: t.updates for a, t in lab.trainers.items()} if lab else {}}
 
     def handle(self, command: str, *args) -> dict:
+        if command == "compute":  # its failure is the page's to show; the Lab's state stays
+            try:
+                return {"status": self.status(), "result": self.compute(*args)}
+            except Exception as e:  # noqa: BLE001 - e.g. a damaged checkpoint: reported, not fatal
+                return {"status": self.status(), "failed": _describe(e)}
         reply = {}
         try:
             if command == "reset":
@@ -83,9 +89,30 @@ class Worker:
         except Exception as e:  # noqa: BLE001 - reported to the page, the session goes on
             self.running, self.error = False, _describe(e)
         self.publish(force=True)
-        if command != "get":  # play, pause, step: the views' status (and weights) changed
+        if command != "get":  # play, pause, step, reset: the views' status (and weights) changed
             self.publish_views(force=True)
         return {"status": self.status(), **reply}
+
+    def compute(self, name: str, args: tuple = (), kwargs: dict | None = None):
+        """``protocol.COMPUTE[name](model, *args[1:], **kwargs)`` with the model ``args[0]`` names."""
+        import importlib
+        module, function = protocol.COMPUTE[name]
+        f = getattr(importlib.import_module(module), function)
+        return f(self._model(args[0]), *args[1:], **(kwargs or {}))
+
+    def _model(self, ref):
+        """The model a ``core.records.ModelRef`` names, built once (a shipped one: sha256 checked)."""
+        from core.pretrained import load_pretrained, model_from_weights
+        key = ("pretrained", ref.pretrained) if ref.pretrained else ("weights", ref.key)
+        if key not in self._models:
+            if ref.pretrained:
+                model = load_pretrained(ref.pretrained)[0]
+            else:
+                model = model_from_weights(ref.weights["spec"], ref.weights["state_dict"])
+            self._models[key] = model
+            while len(self._models) > protocol.MODELS_KEPT:
+                self._models.pop(next(iter(self._models)))
+        return self._models[key]
 
     def _reset(self, settings: dict, dataset=None) -> None:
         self.lab, self.running, self.error, self.limit = None, False, None, None
@@ -150,7 +177,7 @@ class Worker:
 
 def _describe(e: Exception) -> str:
     """A user-facing line: data errors carry their own message; others name the type."""
-    if type(e).__name__ in ("DataError", "DownloadError", "ValueError", "MidiError"):
+    if type(e).__name__ in ("DataError", "DownloadError", "ValueError", "MidiError", "CheckpointError"):
         return str(e)
     return f"{type(e).__name__}: {e}"
 

@@ -15,11 +15,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.checkpoint import CheckpointError, load
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
-from core.models import ModelSpec, RecurrentModel
+import numpy as np
+
+from core.checkpoint import CheckpointError, load
+
+if TYPE_CHECKING:  # torch is imported where a model is built: the web server reads the manifest
+    from core.models import RecurrentModel
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "assets" / "pretrained"
 MANIFEST = "manifest.json"
@@ -125,6 +128,9 @@ def model_from_weights(spec: dict, state_dict: dict) -> RecurrentModel:
     state_dict : dict of str to np.ndarray
         Every parameter, shapes as in ``RecurrentModel(ModelSpec(**spec)).state_dict()``.
     """
+    import torch
+
+    from core.models import ModelSpec, RecurrentModel
     model = RecurrentModel(ModelSpec(**spec))
     model.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in state_dict.items()})
     return model.eval()

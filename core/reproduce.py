@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.models import ARCHS, PAPER_UNITS
+from core.settings import ARCHS, PAPER_UNITS
 
 PAPER_DATASETS = ("nottingham", "jsb", "musedata", "piano-midi")
 PROTOCOLS = ("paper", "modern")

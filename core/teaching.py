@@ -14,10 +14,10 @@ import torch
 
 from core.models import RecurrentModel
 from core.lesson import LESSON_MARGIN, answer_step, lesson_point, lesson_settings  # noqa: F401  (re-exported)
+from core.records import SATURATION_GATES  # noqa: F401  (its home; re-exported)
 from core.trace import Trace, shift_inputs
 
 LOW, HIGH = 0.1, 0.9                 # Karpathy et al.'s saturation thresholds
-SATURATION_GATES = {"tanh": (), "gru": ("z", "r"), "lstm": ("i", "f", "o")}
 
 
 def saturation(gate: np.ndarray, low: float = LOW, high: float = HIGH) -> tuple[np.ndarray, np.ndarray]:

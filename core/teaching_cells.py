@@ -12,46 +12,12 @@ PyTorch's GRU, whose own gate z' = 1 - z would be 1 there.
 A :class:`Clamp` overrides one gate for all or some units *before* anything downstream reads
 it, so a clamped forget gate really is the one the cell state is updated with.
 """
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from core.models import RecurrentModel
+from core.records import CLAMP_MEANINGS, CLAMPABLE, Clamp  # noqa: F401  (their home; re-exported)
 from core.trace import shift_inputs, step_nll
-
-# Gates a user may clamp, per architecture, with the values that teach something.
-CLAMPABLE = {"gru": ("z", "r"), "lstm": ("f", "i", "o")}
-CLAMP_MEANINGS = {
-    ("gru", "z", 0.0): "z = 0: keep the old state (ignore the candidate)",
-    ("gru", "z", 1.0): "z = 1: take the new candidate (forget the old state)",
-    ("gru", "r", 1.0): "r = 1: no reset (the candidate always sees the whole old state)",
-    ("gru", "r", 0.0): "r = 0: full reset (the candidate never sees the old state)",
-    ("lstm", "f", 1.0): "f = 1: never forget (the cell only accumulates)",
-    ("lstm", "f", 0.0): "f = 0: forget everything at every step",
-    ("lstm", "i", 0.0): "i = 0: never write (the cell keeps its start value, 0)",
-    ("lstm", "i", 1.0): "i = 1: always write the whole candidate",
-    ("lstm", "o", 1.0): "o = 1: always show the whole cell",
-    ("lstm", "o", 0.0): "o = 0: never show the cell (h = 0)",
-}
-
-
-@dataclass(frozen=True)
-class Clamp:
-    """Hold ``gate`` at ``value`` for ``units`` (None: every unit)."""
-    gate: str                       # a name from CLAMPABLE[arch]
-    value: float                    # 0.0 .. 1.0
-    units: tuple | None = None      # unit indices, or None for all
-
-    def apply(self, name: str, gate: torch.Tensor) -> torch.Tensor:
-        if name != self.gate:
-            return gate
-        if self.units is None:
-            return torch.full_like(gate, self.value)
-        mask = torch.zeros(gate.shape[-1], dtype=torch.bool)
-        mask[list(self.units)] = True
-        return torch.where(mask, torch.full_like(gate, self.value), gate)
-
 
 def _blocks(rnn, n: int):
     """W (n blocks of H x D), U (H x H), and the two biases, split in PyTorch's row order."""

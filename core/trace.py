@@ -16,47 +16,13 @@ z = 1 - z', the share of the NEW candidate, as in the paper's h = (1 - z) h_prev
 """
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from core import fast_rnn
 from core.models import RecurrentModel
-
-ALIGNMENT = "step t has read frames 0..t-1 (a silent frame first) and predicts frame t"
-GATES = {"tanh": (), "gru": ("z", "r", "h_tilde"), "lstm": ("i", "f", "o", "g", "c")}
-
-
-@dataclass
-class Trace:
-    """What a model computed on one piece, per step.
-
-    ``arrays`` holds ``h`` (T, H), ``probs`` (T, 88), ``nll`` (T,), ``target`` (T, 88) and the
-    gates of the architecture (GRU: z, r, h_tilde; LSTM: i, f, o, g, c), each (T, H).
-    """
-    arch: str
-    variant: str
-    units: int
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    alignment: str = ALIGNMENT
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.arrays[name]
-
-    @property
-    def gate_names(self) -> tuple[str, ...]:
-        return GATES[self.arch]
-
-    @property
-    def n_steps(self) -> int:
-        return len(self.arrays["nll"])
-
-    def to_npz_dict(self) -> dict[str, np.ndarray]:
-        meta = {"arch": self.arch, "variant": self.variant, "units": self.units,
-                "alignment": self.alignment}
-        return {**self.arrays, **{f"meta_{k}": np.asarray(v) for k, v in meta.items()}}
-
+from core.records import ALIGNMENT, GATES, Trace  # noqa: F401  (their home; re-exported)
 
 def shift_inputs(roll: torch.Tensor) -> torch.Tensor:
     """Model inputs for a roll (..., T, 88): a silent frame, then frames 0..T-2."""

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import text
-from app.upload import lab_models
+from core.pretrained import model_from_weights
 from core.data import load_dataset
 from core.teaching import answer_nll, lesson_settings
 from tests.apptest import open_page
@@ -54,7 +54,8 @@ def test_one_click_trains_the_lesson_and_shows_its_three_steps(closing):
     at.button(key="lesson_pause").click().run()
     assert not client.status["running"]
     at.run()  # a view of the paused models: the weights below are the ones it was traced from
-    models = lab_models(client.get(weights=True, timeout=10)["weights"])
+    models = {a: model_from_weights(w["spec"], w["state_dict"])
+              for a, w in client.get(weights=True, timeout=10)["weights"].items()}
     pieces = load_dataset("long-memory").splits["valid"][:16]
     want = {a: answer_nll(m, pieces) for a, m in models.items()}
     np.testing.assert_allclose([at.session_state["lesson_answers"][a] for a in want], list(want.values()),

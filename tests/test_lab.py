@@ -5,7 +5,7 @@ from multiprocessing import Pipe
 import numpy as np
 import pytest
 
-from core import lab as lab_module
+from core import train as train_module
 from core import lab_protocol as protocol
 from core import lab_worker as worker_module
 from core.lab import (Lab, LabSettings, bin_means, history_csv, load_lab_dataset, pca_2d,
@@ -94,12 +94,12 @@ def test_validation_pieces_caps_steps_but_keeps_one():
 def test_step_updates_every_model_once_on_the_same_batch(chorales, monkeypatch):
     lab = Lab(LabSettings(eval_every=100), chorales)
     seen = []
-    original = lab_module.Trainer.step
+    original = train_module.Trainer.step
 
     def spy(trainer, batch):
         seen.append((trainer.settings.arch, id(batch)))
         return original(trainer, batch)
-    monkeypatch.setattr(lab_module.Trainer, "step", spy)
+    monkeypatch.setattr(train_module.Trainer, "step", spy)
     lab.step()
     lab.step()
     assert [a for a, _ in seen] == ["tanh", "gru", "lstm"] * 2

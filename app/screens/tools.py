@@ -12,8 +12,8 @@ from app.figures.memory import memory_figure
 from app.figures.saturation import saturation_figure
 from app.i18n import lang, t as tx   # t is a time step here
 from app.stepper import input_keys, stepper_lines
-from core.teaching import SATURATION_GATES, answer_step, memory_curve, memory_gradients, model_saturation
-from core.teaching_cells import CLAMP_MEANINGS, Clamp, intervention, step_numbers
+from core.lesson import answer_step
+from core.records import CLAMP_MEANINGS, SATURATION_GATES, Clamp
 
 TOOLS = ("saturation", "interventions", "memory", "stepper")   # names: tools.names.*
 HISTORY = 8          # saturation snapshots kept, so a user sees where units go while training
@@ -27,7 +27,7 @@ def gated(models: dict) -> list[str]:
 def saturation_points(models, model_key, over, piece_key, roll, low, high) -> dict:
     pieces = tm.valid_sample(piece_key[0]) if over == "split" else [roll]
     key = (model_key, over, piece_key, low, high)
-    return tm.memo("saturation", key, lambda: {a: model_saturation(m, pieces, low, high)
+    return tm.memo("saturation", key, lambda: {a: session.compute("saturation", m, pieces, low, high)
                                                 for a, m in models.items() if SATURATION_GATES[a]})
 
 
@@ -96,9 +96,10 @@ def memory_tool(models, model_key, piece_key, roll) -> None:
         average = tm.control("average", st.toggle, True, tx("tools.memory.average"), essential=False,
                              key="mem_avg")
     at_t = tm.memo("memory_t", (model_key, piece_key, K, t),
-                   lambda: {a: memory_gradients(m, roll, t, K) for a, m in models.items()})
+                   lambda: {a: session.compute("memory_gradients", m, roll, t, K) for a, m in models.items()})
     curves = tm.memo("memory", (model_key, piece_key, K, average),
-                     lambda: {a: memory_curve(m, roll, K, n_steps=8) for a, m in models.items()}
+                     lambda: {a: session.compute("memory_curve", m, roll, K, n_steps=8)
+                              for a, m in models.items()}
                      if average else None)
     chart(memory_figure(at_t, curves, t, lang=lang()), "mem_chart")
     if answer is not None and not projector():
@@ -129,7 +130,7 @@ def intervention_tool(models, model_key, piece_key, roll) -> None:
                       horizontal=True, key="int_arch")
     clamp = clamp_choice(arch, models[arch].spec.units)
     result = tm.memo("intervention", (model_key, piece_key, arch, clamp),
-                     lambda: intervention(models[arch], roll, clamp))
+                     lambda: session.compute("intervention", models[arch], roll, clamp))
     who = tx("tools.interventions.all_units") if clamp.units is None else \
         tx("tools.interventions.some_units", units=", ".join(map(str, clamp.units)))
     label = tx("tools.interventions.label", gate=clamp.gate, value=f"{clamp.value:g}", who=who)
@@ -154,7 +155,7 @@ def stepper_tool(models, model_key, piece_key, roll) -> None:
     last = model.spec.units - 1
     unit = int(tm.control("unit", cols[3].number_input, 0, tx("tools.stepper.unit", last=last), 0, last, 0,
                           key=f"step_unit_{arch}"))
-    n = tm.memo("stepper", (model_key, piece_key, arch, t), lambda: step_numbers(model, roll, t))
+    n = tm.memo("stepper", (model_key, piece_key, arch, t), lambda: session.compute("step_numbers", model, roll, t))
     st.markdown(stepper_text(arch, model.spec.variant, n, unit, t))
     for line in stepper_lines(arch, model.spec.variant, n, unit):
         st.latex(line)

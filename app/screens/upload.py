@@ -14,7 +14,6 @@ from app.figures.common import model_name
 from app.figures.piece import add_cursor, cursor_figure, nll_overview_figure, piece_figure
 from core.checkpoint import CheckpointError
 from core.midi import MAX_MIDI_BYTES, MAX_STEPS, MidiError, midi_to_roll, roll_to_audio, roll_to_midi_bytes
-from core.sample import sample
 
 MAX_BYTES = int(os.environ.get("GATELAB_MAX_MIDI_BYTES", MAX_MIDI_BYTES))  # the size limit
 AUDIO_MAX_S = 120     # the piece's audio preview: at most its first two minutes
@@ -58,11 +57,7 @@ def choose_models() -> tuple[dict, tuple, float, str]:
         labels = {k: set_label(k, s) for k, s in sets.items()}
         choice = st.selectbox(t("upload.source.set"), list(sets), key="up_set", format_func=labels.get)
         chosen = sets[choice]
-        try:
-            models = up.shipped_models(chosen["names"])
-        except CheckpointError as e:
-            st.error(t("upload.errors.refused", detail=str(e)))
-            st.stop()
+        models = up.shipped_models(chosen["names"])  # a damaged file: the worker refuses it
         nll = ", ".join(f"{model_name(a)} {e.test_nll:.2f}" for a, e in chosen["entries"].items())
         return models, ("shipped", *choice), chosen["steps_per_beat"], \
             t("upload.source.pretrained_label", nll=nll)
@@ -245,7 +240,8 @@ def sampling(models: dict, model_key: tuple, roll: np.ndarray, stop: int, spb: f
         st.session_state["up_samples"] = {
             "key": model_key, "prime_end": stop if prime is not None else 0, "steps": steps,
             "temperature": temperature, "seed": seed,
-            "rolls": {a: sample(m, steps, temperature, seed, prime) for a, m in models.items()}}
+            "rolls": {a: session.compute("sample", m, steps, temperature, seed, prime)
+                      for a, m in models.items()}}
     got = st.session_state.get("up_samples")
     if not got or got["key"] != model_key:
         return
