@@ -5,6 +5,7 @@ MIDI file, a checkpoint from elsewhere) print one line and exit with status 2.
 """
 import argparse
 import json
+import math
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -83,10 +84,17 @@ def cmd_evaluate(args) -> None:
           f"frame accuracy {m['accuracy']:.4f} ({m['steps']} steps)")
 
 
-def _piece(args) -> np.ndarray:
+def _resolution(payload: dict) -> float:
+    """Steps per beat of the data a checkpoint's model was trained on: it reads and writes MIDI
+    at that resolution (``core.data.dataset_steps_per_beat``)."""
+    from core.data import dataset_steps_per_beat
+    return dataset_steps_per_beat(payload["settings"]["dataset"])
+
+
+def _piece(args, steps_per_beat: float) -> np.ndarray:
     if args.midi:
         from core.midi import midi_to_roll
-        return midi_to_roll(args.midi).roll
+        return midi_to_roll(args.midi, steps_per_beat=steps_per_beat).roll
     from core.data import load_dataset
     pieces = load_dataset(args.dataset, progress=_download_progress).splits[args.split]
     if not 0 <= args.index < len(pieces):
@@ -96,8 +104,8 @@ def _piece(args) -> np.ndarray:
 
 def cmd_trace(args) -> None:
     from core.trace import trace
-    model, _ = checkpoint.load(args.checkpoint)
-    result = trace(model, _piece(args))
+    model, payload = checkpoint.load(args.checkpoint)
+    result = trace(model, _piece(args, _resolution(payload)))
     np.savez_compressed(args.out, **result.to_npz_dict())
     names = ", ".join(k for k in result.arrays)
     print(f"traced {result.n_steps} steps ({result.alignment}); mean NLL {result['nll'].mean():.3f}; "
@@ -107,13 +115,14 @@ def cmd_trace(args) -> None:
 def cmd_sample(args) -> None:
     from core.midi import midi_to_roll, roll_to_midi
     from core.sample import sample
-    model, _ = checkpoint.load(args.checkpoint)
-    prime = midi_to_roll(args.prime).roll if args.prime else None
+    model, payload = checkpoint.load(args.checkpoint)
+    spb = _resolution(payload)
+    prime = midi_to_roll(args.prime, steps_per_beat=spb).roll if args.prime else None
     roll = sample(model, args.steps, args.temperature, args.seed, prime)
     full = roll if prime is None else np.concatenate([prime, roll])
-    roll_to_midi(full, tempo=args.tempo).write(str(args.out))
-    print(f"sampled {args.steps} steps (temperature {args.temperature}, seed {args.seed}); "
-          f"{int(roll.sum())} key-steps on; wrote {args.out}")
+    roll_to_midi(full, tempo=args.tempo, steps_per_beat=spb).write(str(args.out))
+    print(f"sampled {args.steps} steps (temperature {args.temperature}, seed {args.seed}) at "
+          f"{spb:g} steps per beat, the model's; {int(roll.sum())} key-steps on; wrote {args.out}")
 
 
 def cmd_reproduce(args) -> None:
@@ -152,6 +161,20 @@ def _download_progress(done: int, total: int | None) -> None:
     print(f"\rdownloading: {done / 1e6:.1f} / {total_text} MB", end=end, file=sys.stderr, flush=True)
 
 
+def _positive(kind):
+    """An argparse type: a finite number > 0 of ``kind``, else argparse's usage error."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -179,11 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_trace)
     p = sub.add_parser("sample", help="let a model compose; writes a MIDI file")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--steps", type=int, required=True)
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--steps", type=_positive(int), required=True)
+    p.add_argument("--temperature", type=_positive(float), default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--prime", help="a MIDI file to continue (default: start from silence)")
-    p.add_argument("--tempo", type=float, default=120.0, help="beats per minute of the output")
+    p.add_argument("--tempo", type=_positive(float), default=120.0,
+                   help="beats per minute of the output (steps per beat: the model's training data's)")
     p.add_argument("--out", required=True, help="output .mid")
     p.set_defaults(func=cmd_sample)
     p = sub.add_parser("reproduce", help="the paper's Table 2: K learning rates per unit and dataset, "

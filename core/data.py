@@ -182,6 +182,16 @@ def _split_pieces(rolls: list) -> dict[str, list]:
             "test": rolls[n_train + n_held:]}
 
 
+def dataset_steps_per_beat(name: str) -> float:
+    """The resolution of a dataset's pieces, in steps per quarter note (JSB Chorales 1, the
+    others 2). A model trained on a dataset reads and writes music at its resolution: the CLI,
+    the upload page and the samples all ask here."""
+    from core.polyphonic import PAPER_SPECS
+    if name in PAPER_SPECS:
+        return float(PAPER_SPECS[name].steps_per_beat)
+    return 2.0  # the built-in corpora, and uploads unless their page says otherwise: eighth notes
+
+
 def dataset_choices() -> dict[str, str]:
     """name -> title of every dataset the Lab offers by name: the built-in corpora first, then
     the four paper datasets (marked when they would have to be downloaded first)."""

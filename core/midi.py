@@ -302,6 +302,8 @@ def roll_to_midi(roll: np.ndarray, tempo: float = 120.0, steps_per_beat: float =
         Notes on exact tick multiples of a step, so ``midi_to_roll`` gives ``roll`` back.
     """
     roll = _check_roll(roll)
+    if not (tempo > 0 and steps_per_beat > 0):  # also NaN: every comparison with it is False
+        raise ValueError(f"tempo and steps_per_beat must be above 0, got {tempo} and {steps_per_beat}")
     seconds_per_step = 60.0 / (tempo * steps_per_beat)
     pm = pretty_midi.PrettyMIDI(resolution=WRITE_RESOLUTION, initial_tempo=tempo)
     instrument = pretty_midi.Instrument(program=program, name="GateLab")

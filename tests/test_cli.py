@@ -99,3 +99,39 @@ def test_train_runs_on_one_thread_unless_told():
     args = build_parser().parse_args(["train", "--dataset", "jsb", "--out", "x"])
     assert args.threads == 1
     assert build_parser().parse_args(["train", "--dataset", "jsb", "--out", "x", "--threads", "0"]).threads == 0
+
+
+PRETRAINED = ROOT / "assets" / "pretrained"
+
+
+def test_midi_is_read_and_written_at_the_models_resolution(tmp_path):
+    """A JSB model (one step per beat) writes 48 steps as 48 beats: 24 s at 120 bpm (at the
+    eighth notes of the other datasets it would be 12 s); its trace of a MIDI file is the
+    trace of that file read at one step per beat, as on the Your-own-music page."""
+    from core.checkpoint import load
+    from core.midi import midi_to_roll
+    from core.trace import trace
+    jsb, chorales = PRETRAINED / "jsb-gru-torch.pt", PRETRAINED / "chorales-gru-torch.pt"
+    for checkpoint, seconds in ((jsb, 24.0), (chorales, 12.0)):
+        out = tmp_path / f"{checkpoint.stem}.mid"
+        result = run_cli("sample", "--checkpoint", checkpoint, "--steps", "48", "--seed", "1",
+                         "--temperature", "3", "--out", out)
+        assert result.returncode == 0, result.stderr
+        notes = [n for i in pretty_midi.PrettyMIDI(str(out)).instruments for n in i.notes]
+        assert max(n.end for n in notes) == pytest.approx(seconds, abs=60 / 120)
+    result = run_cli("trace", "--checkpoint", jsb, "--midi", tmp_path / "jsb-gru-torch.mid",
+                     "--out", tmp_path / "t.npz")
+    assert result.returncode == 0, result.stderr
+    want = trace(load(jsb)[0], midi_to_roll(tmp_path / "jsb-gru-torch.mid", steps_per_beat=1).roll)
+    np.testing.assert_allclose(np.load(tmp_path / "t.npz")["nll"], want["nll"], rtol=1e-5)
+    assert len(want["nll"]) == pytest.approx(48, abs=1)  # one step per beat read back
+
+
+@pytest.mark.parametrize("option, value", [("--tempo", "0"), ("--tempo", "-5"), ("--tempo", "nan"),
+                                           ("--steps", "0"), ("--temperature", "inf")])
+def test_sample_refuses_settings_it_cannot_write(tmp_path, option, value):
+    args = {"--tempo": "120", "--steps": "8", "--temperature": "1", option: value}
+    result = run_cli("sample", "--checkpoint", PRETRAINED / "jsb-gru-torch.pt", "--out", tmp_path / "s.mid",
+                     *[x for kv in args.items() for x in kv])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"argument {option}" in result.stderr and not (tmp_path / "s.mid").exists()

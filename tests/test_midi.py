@@ -235,3 +235,11 @@ def test_dataset_from_midi_splits_and_names_bad_files():
     with pytest.raises(DataError, match="broken.mid"):
         load_dataset("midi", files=[("broken.mid", b"hello")])
     assert load_dataset("midi", files=files[:3]).get_num_steps()["test"] == len(ds.splits["train"][2])
+
+
+def test_writing_at_no_tempo_is_a_clear_error_not_a_division_by_zero():
+    from core.midi import roll_to_midi
+    roll = np.zeros((4, 88), np.uint8)
+    for tempo, spb in ((0, 2), (120, 0), (float("nan"), 2), (-1, 2)):
+        with pytest.raises(ValueError, match="above 0"):
+            roll_to_midi(roll, tempo=tempo, steps_per_beat=spb)

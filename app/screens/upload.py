@@ -13,6 +13,7 @@ from app.figures import gates_figure, panels_for, prediction_figure, states_figu
 from app.figures.common import model_name
 from app.figures.piece import add_cursor, cursor_figure, nll_overview_figure, piece_figure
 from core.checkpoint import CheckpointError
+from core.data import dataset_steps_per_beat
 from core.midi import MAX_MIDI_BYTES, MAX_STEPS, MidiError, midi_to_roll, roll_to_audio, roll_to_midi_bytes
 
 MAX_BYTES = int(os.environ.get("GATELAB_MAX_MIDI_BYTES", MAX_MIDI_BYTES))  # the size limit
@@ -79,7 +80,7 @@ def lab_choice() -> tuple[dict, tuple, float, str]:
     label = t("upload.source.lab_label", dataset=dataset_title(settings["dataset"]),
               updates=", ".join(t("upload.source.lab_updates", model=model_name(a), n=w["updates"])
                                 for a, w in weights.items()))
-    return up.lab_models(weights), ("lab", *updates), 1 if settings["dataset"] == "jsb" else 2, label
+    return up.lab_models(weights), ("lab", *updates), dataset_steps_per_beat(settings["dataset"]), label
 
 
 def read_piece(uploaded, steps_per_beat: float):
