@@ -80,6 +80,8 @@ def cmd_evaluate(args) -> None:
     model, _ = checkpoint.load(args.checkpoint, args.device)
     data = load_dataset(args.dataset, progress=_download_progress)
     m = evaluate(model, data.splits[args.split])
+    if m["steps"] == 0:
+        raise ValueError(f"{args.dataset} {args.split} has no pieces to evaluate on")
     print(f"{args.dataset} {args.split}: NLL per step {m['nll']:.4f} nats, "
           f"frame accuracy {m['accuracy']:.4f} ({m['steps']} steps)")
 

@@ -109,7 +109,8 @@ def evaluate(model, seqs: list[np.ndarray], batch_size: int = 16) -> dict:
     """NLL per time step (nats) and frame-level accuracy TP/(TP+FP+FN) on whole pieces.
 
     Predictions for accuracy: a key is on when its probability exceeds 0.5. Both are
-    summed over all real steps of the split, then divided (longer pieces weigh more).
+    summed over all real steps of the split, then divided (longer pieces weigh more). A split
+    without steps has neither: NaN (not 0, which would read as a perfect model).
     """
     model.eval()
     device = next(model.parameters()).device
@@ -123,7 +124,9 @@ def evaluate(model, seqs: list[np.ndarray], batch_size: int = 16) -> dict:
         pred = (logits > 0).float() * batch.mask.unsqueeze(-1)
         tp += float((pred * batch.y).sum())
         fp_fn += float((pred != batch.y).float().sum())  # padding: pred 0 and y 0
-    return {"nll": total_nll / max(steps, 1), "accuracy": tp / max(tp + fp_fn, 1e-12), "steps": steps}
+    if steps == 0:
+        return {"nll": math.nan, "accuracy": math.nan, "steps": 0}
+    return {"nll": total_nll / steps, "accuracy": tp / max(tp + fp_fn, 1e-12), "steps": steps}
 
 
 def make_optimizer(model, settings: Settings) -> torch.optim.Optimizer:

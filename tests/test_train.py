@@ -86,8 +86,13 @@ def test_weight_noise_only_in_training_passes():
     after = list(noisy.model.parameters())
     assert all(torch.allclose(a, b, atol=1e-9) for a, b in zip(after, before))  # noise removed
     pieces = toy_pieces()
-    assert evaluate(noisy.model, pieces)["nll"] == evaluate(noisy.model, pieces)["nll"]
+    # evaluation sees the weights without noise: the same numbers as the never-noisy twin's
     assert evaluate(noisy.model, pieces)["nll"] == pytest.approx(evaluate(clean.model, pieces)["nll"], rel=1e-6)
+
+
+def test_an_empty_split_has_no_nll_rather_than_a_perfect_one():
+    result = evaluate(Trainer(Settings(units=4)).model, [])
+    assert result["steps"] == 0 and math.isnan(result["nll"]) and math.isnan(result["accuracy"])
 
 
 def test_divergence_restores_the_last_good_weights():
