@@ -315,11 +315,14 @@ def load_runs(config: ReproduceConfig) -> list[dict]:
 
 
 def best_runs(runs: list[dict]) -> dict:
-    """(dataset, arch) -> the run with the lowest validation NLL (the paper's selection)."""
+    """(dataset, arch) -> the run with the lowest validation NLL (the paper's selection); a run
+    without one (NaN: it diverged, or no validation steps) loses to any run that has one."""
+    def score(r: dict) -> float:
+        return r["valid_nll"] if math.isfinite(r["valid_nll"]) else math.inf
     best = {}
     for r in runs:
         key = (r["dataset"], r["arch"])
-        if key not in best or r["valid_nll"] < best[key]["valid_nll"]:
+        if key not in best or score(r) < score(best[key]):
             best[key] = r
     return best
 

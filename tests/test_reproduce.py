@@ -155,3 +155,31 @@ def test_units_are_ordered_only_beyond_twice_the_standard_error():
         ("gru", "lstm", None, "not told apart")]
     assert math.isclose(pairs[0]["se"], math.sqrt(2 * 0.02 ** 2 / 4))
     assert compare_units([cell("tanh", 8.5, 0.1), {**cell("gru", 8.4, 0.1), "dataset": "nottingham"}]) == []
+
+
+def run(candidate: int, valid: float, test: float) -> dict:
+    return {"dataset": "jsb", "arch": "gru", "candidate": candidate, "valid_nll": valid, "test_nll": test}
+
+
+def test_the_learning_rate_is_chosen_by_validation_nll_never_by_test():
+    runs = [run(0, 8.6, 8.1), run(1, 8.2, 8.9), run(2, 8.4, 8.0)]
+    assert best_runs(runs)[("jsb", "gru")]["candidate"] == 1   # lowest valid; test would pick 2
+
+
+def test_a_diverged_first_candidate_does_not_stay_best():
+    runs = [run(0, math.nan, math.nan), run(1, 9.0, 9.1), run(2, 8.7, 8.8)]
+    assert best_runs(runs)[("jsb", "gru")]["candidate"] == 2
+    assert best_runs(runs[:1])[("jsb", "gru")]["candidate"] == 0   # alone, it is all there is
+
+
+def test_a_run_reports_its_best_validation_weights_not_its_last(tmp_path):
+    """At lr 0.3 the GRU's validation NLL rises in its last epoch: the numbers recorded for the
+    run are those of the best epoch's weights (early stopping's), evaluated again."""
+    from core.reproduce import train_run
+    from core.settings import Settings
+    settings = Settings(dataset="chorales", arch="gru", lr=0.3, epochs=8, patience=8, batch_size=16)
+    result = train_run(settings, tmp_path / "run.json", {})
+    valid = [row["valid_nll"] for row in result["history"]]
+    assert valid[-1] > min(valid) + 0.05                      # the last weights are not the best
+    assert result["valid_nll"] == pytest.approx(min(valid), rel=1e-6)
+    assert json.loads((tmp_path / "run.json").read_text())["valid_nll"] == result["valid_nll"]
