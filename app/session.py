@@ -4,6 +4,8 @@ each browser session trains its own models) and the Play / Pause / Step / Reset 
 The worker comes from this server's ``app.worker.pool()``; its reaper ends the workers of
 closed and idle sessions (``core.lab_protocol``), and this module says so on the page.
 """
+import time
+
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -114,12 +116,35 @@ def compute(name: str, *args, failed: str = "common.worker.failed",
     return reply["result"]
 
 
+PENDING_KEY = "transport_pending"  # (running wanted, deadline) after Play / Pause
+
+
 def play() -> None:
+    _expect(True)
     command(lambda c: c.request("play"))
 
 
 def pause() -> None:
+    _expect(False)
     command(lambda c: c.request("pause"))
+
+
+def _expect(running: bool) -> None:
+    """Keep the page refreshing until the worker's status says ``running`` (a worker starved of
+    CPU may answer a click later than the click waits: a paused page must not stop asking)."""
+    st.session_state[PENDING_KEY] = (running, time.monotonic() + protocol.PENDING_S)
+
+
+def pending() -> bool:
+    """Whether a Play or Pause still waits for the worker to confirm it; forgets it once the
+    status agrees or the wait is over."""
+    held = st.session_state.get(PENDING_KEY)
+    if held is None:
+        return False
+    if bool(status().get("running")) == held[0] or time.monotonic() > held[1]:
+        del st.session_state[PENDING_KEY]
+        return False
+    return True
 
 
 def step() -> None:

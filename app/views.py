@@ -77,9 +77,9 @@ def live_numbers() -> None:
     """
     s = session.status()
     playing, ready = bool(s.get("running")), bool(s.get("ready"))
-    limit = s.get("limit")
+    limit, waiting = s.get("limit"), session.pending()
 
-    @st.fragment(run_every=FAST_S if playing or not (ready or s.get("error")) else None)
+    @st.fragment(run_every=FAST_S if playing or waiting or not (ready or s.get("error")) else None)
     def numbers():
         t0 = time.perf_counter()
         # A ready worker answers at once (its reader thread); while it warms up, do not wait.
@@ -90,7 +90,8 @@ def live_numbers() -> None:
         _draw_numbers(snap, now)
         _profile("numbers", t0, now)
         changed = (bool(now.get("running")) != playing or bool(now.get("ready")) != ready
-                   or now.get("limit") != limit or (now.get("error") and not s.get("error")))
+                   or now.get("limit") != limit or (now.get("error") and not s.get("error"))
+                   or session.pending() != waiting)
         if changed or st.session_state.pop("redraw_page", False):
             st.rerun()  # after drawing: the views follow the new state
 

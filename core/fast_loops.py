@@ -31,7 +31,7 @@ import numpy as np
 
 try:
     from numba import njit
-except ImportError:  # core.fast_rnn.available() is then False and the modules run instead
+except Exception:  # noqa: BLE001 - missing or broken: core.fast_rnn.available() is False, the modules run
     njit = None
 
 

@@ -22,6 +22,7 @@ docs/fast_rnn.md.
 import importlib.util
 import os
 import time
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -34,11 +35,29 @@ _STATE = {"enabled": os.environ.get("GATELAB_FAST_RNN", "1") != "0"}
 # (benchmarks/fast_rnn.py, docs/fast_rnn.md), so the torch LSTM keeps the fused module.
 FAST_TORCH_LSTM = False
 _FIRST_CALL: dict[str, float] = {}
+_NUMBA: list[bool] = []  # [whether numba works], once checked
 
 
 def available() -> bool:
-    """True when numba is installed (the loops compile)."""
-    return importlib.util.find_spec("numba") is not None
+    """True when numba imports and compiles in this process (checked once, ~0.1 s). When it
+    does not — not installed, or installed but broken, e.g. by a numpy too new for it — the
+    modules run instead, about 24x slower to train, and a warning says so once."""
+    if not _NUMBA:
+        _NUMBA.append(_numba_works())
+    return _NUMBA[0]
+
+
+def _numba_works() -> bool:
+    try:
+        import numba
+        numba.njit(lambda a: a + 1)(1)  # imports and compiles: what the loops need
+        return True
+    except Exception as e:  # noqa: BLE001 - any failure of an optional accelerator means: without it
+        reason = (f"is installed but unusable ({type(e).__name__}: {e})"
+                  if importlib.util.find_spec("numba") is not None else "is not installed")
+        warnings.warn(f"numba {reason}: training and traces run the uncompiled PyTorch modules, "
+                      "about 24x slower (docs/fast_rnn.md)", RuntimeWarning, stacklevel=3)
+        return False
 
 
 def _loops():

@@ -49,6 +49,7 @@ MODELS_KEPT = 24       # models a worker keeps built for ``compute`` (pretrained
 # -- the page (app/views.py) ------------------------------------------------------------------------
 FAST_S = 0.4    # metrics + loss chart refresh, while training or while the worker gets ready;
                 # a paused page sends nothing (an idle page costs the server nothing)
+PENDING_S = 60.0  # after Play / Pause the page refreshes until the worker confirms, at most this long
 SLOW_S = 2.5    # gates / states / prediction refresh while training (a trace is ~10 ms, a chart more)
 
 # -- the client's waits (app/worker.py) -------------------------------------------------------------
