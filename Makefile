@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test bench setup setup-dev clean
+.PHONY: run test fuzz bench setup setup-dev clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ run: setup
 # Real-data tests read the datasets from $GATELAB_DATA_DIR (they fail, never skip, without it).
 test: setup-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The property-based tests with ten times the examples CI runs, fresh random inputs each run.
+fuzz: setup-dev
+	GATELAB_FUZZ_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) benchmarks/core_speed.py

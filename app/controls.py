@@ -13,7 +13,7 @@ from app.figures.common import model_name
 from app.i18n import dataset_title, table, t
 from core.data import BUILTIN_DATASETS, DataError, available_datasets, dataset_choices, dataset_from_midi
 from core.settings import ARCHS, OPTIMIZERS, VARIANTS, LabSettings
-from core.midi import MidiError
+from core.midi import MAX_MIDI_FILES, MidiError, upload_limit_mb
 
 PREFIX = "setting_"  # widget keys: setting_<field>
 # field -> (min, max, step, format) of its number input; URL values are clamped into these
@@ -59,7 +59,8 @@ def _url_problems(params: dict, ignored) -> list[tuple[str, dict]]:
 
 
 def load_url_once() -> None:
-    """Copy the URL's settings into the widgets at the start of a session."""
+    """Read the URL's settings at the start of a session into ``url_settings``: the widgets'
+    starting values (and the values of hidden ones)."""
     if st.session_state.get("url_loaded"):
         return
     params = st.query_params.to_dict()
@@ -68,6 +69,7 @@ def load_url_once() -> None:
     if settings.dataset not in {*dataset_choices(), UPLOAD}:
         problems.append(("lab.url.dataset", {"value": settings.dataset, "default": LabSettings.dataset}))
         settings.dataset = LabSettings.dataset
+    start = {}
     for name, value in asdict(settings).items():
         if name in NUMBERS:
             low, high = NUMBERS[name][:2]
@@ -76,32 +78,42 @@ def load_url_once() -> None:
                 limits = {"low": f"{low:g}", "high": f"{high:g}", "used": f"{used:g}"}
                 problems.append(("lab.url.clamped", {"name": name, "value": f"{value:g}", **limits}))
                 value = used
-        st.session_state[PREFIX + name] = list(value) if name == "archs" else value
+        start[name] = list(value) if name == "archs" else value
+    st.session_state["url_settings"] = start
     st.session_state["url_problems"] = problems
     st.session_state["url_loaded"] = True
 
 
 def _widgets() -> dict:
-    """Draw the widgets (in the sidebar) and return their values by field name."""
-    k, datasets = PREFIX, dataset_options()
-    st.selectbox(t("lab.settings.dataset"), list(datasets), format_func=datasets.get, key=k + "dataset")
-    st.multiselect(t("lab.settings.archs"), ARCHS, format_func=model_name, key=k + "archs")
+    """Draw the widgets (in the sidebar) and return their values by field name.
+
+    Each widget's default is the setting's current value, never set through the Session State
+    API: a browser whose widget state falls back to the default (a fragment's refresh can cut
+    the session's first run short) then holds the right value, not the widget's minimum."""
+    k, datasets, now = PREFIX, dataset_options(), _values()
+    st.selectbox(t("lab.settings.dataset"), list(datasets), format_func=datasets.get, key=k + "dataset",
+                 index=list(datasets).index(now["dataset"]) if now["dataset"] in datasets else 0)
+    st.multiselect(t("lab.settings.archs"), ARCHS, format_func=model_name, key=k + "archs",
+                   default=now["archs"])
     st.radio(t("lab.settings.variant"), VARIANTS, format_func=table("lab.variants").get,
-             key=k + "variant")
+             key=k + "variant", index=VARIANTS.index(now["variant"]))
     for name, (low, high, step, fmt) in NUMBERS.items():
-        st.number_input(t(f"lab.labels.{name}"), low, high, step=step, format=fmt, key=k + name,
+        st.number_input(t(f"lab.labels.{name}"), low, high, now[name], step=step, format=fmt, key=k + name,
                         help=t(f"lab.help.{name}") if name in HELP else None)
         if name == "budget":
             st.selectbox(t("lab.settings.optimizer"), OPTIMIZERS, key=k + "optimizer",
-                         format_func=table("lab.optimizers").get)
+                         index=OPTIMIZERS.index(now["optimizer"]), format_func=table("lab.optimizers").get)
         if name == "truncate":
-            st.toggle(t("lab.settings.carry_state"), key=k + "carry_state", help=t("lab.help.carry_state"))
+            st.toggle(t("lab.settings.carry_state"), now["carry_state"], key=k + "carry_state",
+                      help=t("lab.help.carry_state"))
     return _values()
 
 
 def _values() -> dict:
-    """The settings' current values by field name (the widgets', or the URL's when hidden)."""
-    return {f.name: st.session_state[PREFIX + f.name] for f in fields(LabSettings)}
+    """The settings' current values by field name: the widgets', or the URL's before they are
+    drawn or when they are hidden."""
+    start = st.session_state["url_settings"]
+    return {f.name: st.session_state.get(PREFIX + f.name, start[f.name]) for f in fields(LabSettings)}
 
 
 def settings_sidebar() -> LabSettings:
@@ -140,10 +152,20 @@ def uploaded_dataset():
     """(Dataset, key) from MIDI files uploaded in the sidebar, or (None, "") with the reason
     shown when there is nothing usable yet."""
     with st.sidebar:
-        files = st.file_uploader(t("lab.upload.files"), type=["mid", "midi"], accept_multiple_files=True)
+        generation = st.session_state.get("lab_upload_generation", 0)
+        files = st.file_uploader(t("lab.upload.files"), type=["mid", "midi"], accept_multiple_files=True,
+                                 max_upload_size=upload_limit_mb(), key=f"lab_upload_{generation}")
+        refused = st.session_state.pop("lab_upload_refused", None)
+        if refused:
+            st.error(t("lab.upload.too_many", n=refused, limit=MAX_MIDI_FILES))
         if not files:
             st.info(t("lab.upload.prompt"))
             return None, ""
+        if len(files) > MAX_MIDI_FILES:
+            # a new uploader: the refused files are no longer any widget's, and Streamlit frees them
+            st.session_state["lab_upload_generation"] = generation + 1
+            st.session_state["lab_upload_refused"] = len(files)
+            st.rerun()
         try:
             dataset = dataset_from_midi([(f.name, f.getvalue()) for f in files])
         except MidiError as e:  # core's message (English) names the file: shown as the detail

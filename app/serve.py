@@ -22,7 +22,12 @@ def main() -> None:
     print("GateLab: warming up the training processes...", flush=True)
     if not zygote.ready.wait(ZYGOTE_START_S):
         print("GateLab: the training processes are slow to start; serving anyway", flush=True)
-    sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
+    from core.midi import upload_limit_mb
+    # The web server refuses any upload above the uploaders' own limit as it streams in
+    # (Streamlit's default is 200 MB per request, held in memory).
+    limit = [] if any(a.startswith("--server.maxUploadSize") for a in sys.argv) else [
+        f"--server.maxUploadSize={upload_limit_mb()}"]
+    sys.argv = ["streamlit", "run", str(APP), *limit, *sys.argv[1:]]
     sys.exit(cli.main())
 
 

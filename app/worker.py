@@ -102,7 +102,8 @@ class LabClient:
         self._zygote = zygote or pool().zygote()
         self._conn, self.pid = None, None
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()      # one request at a time
+        self._ending = threading.Lock()    # the ended flag, set without waiting for a request
         self._waiting_get = None  # (id, request) of a "get" still unanswered: not resent while busy
         self.status: dict = {"ready": False, "running": False, "error": None}
         self.settings, self.dataset = settings, dataset
@@ -192,17 +193,27 @@ class LabClient:
 
     def close(self, reason: str | None = None) -> None:
         """Stop the worker: ask, then make sure (it never outlives its client)."""
-        with self._lock:
+        if self.end(reason):
+            self.stop()
+
+    def end(self, reason: str | None) -> bool:
+        """Mark the client ended (no request goes out after this); False if it already was."""
+        with self._ending:
             if self._closed:
-                return
+                return False
             self._closed, self.ended = True, reason
+            return True
+
+    def stop(self) -> None:
+        """Ask the ended worker to stop, then kill it if it has not (waits for a request in flight)."""
+        with self._lock:
             conn, pid = self._conn, self.pid
-        if conn is not None:
-            try:
-                conn.send((0, "stop"))
-            except (OSError, ValueError):
-                pass
-            conn.close()
+            if conn is not None:
+                try:
+                    conn.send((0, "stop"))
+                except (OSError, ValueError):
+                    pass
+                conn.close()
         if pid is not None:
             deadline = time.monotonic() + protocol.STOP_WAIT_S
             while _running(pid) and time.monotonic() < deadline:
@@ -278,8 +289,9 @@ class WorkerPool:
                     self._disconnected.pop(sid, None)
                     ended.append((client, "closed" if closed else "culled"))
             self._disconnected = {s: t for s, t in self._disconnected.items() if s in self._clients}
-        for client, reason in ended:
-            client.close(reason)
+        for client, reason in ended:  # ended now; stopped on its own thread (a request in flight
+            if client.end(reason):       # holds the client's lock)
+                threading.Thread(target=client.stop, daemon=True, name="gatelab-stop").start()
         if self._zygote is not None:
             self._zygote.alive  # noqa: B018 - reaps a zygote that died
 

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.errors import GateLabError
 from core.settings import ModelSpec, Settings
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ FORMAT = "gatelab-checkpoint"
 VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(GateLabError):
     """A file that is not a usable GateLab checkpoint; the message says why."""
 
 

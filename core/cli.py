@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from core import checkpoint
+from core.midi import MAX_STEPS
 from core.models import ARCHS, VARIANTS, PAPER_UNITS
 from core.train import OPTIMIZERS, Settings, Trainer, evaluate, fit
 
@@ -163,15 +164,17 @@ def _download_progress(done: int, total: int | None) -> None:
     print(f"\rdownloading: {done / 1e6:.1f} / {total_text} MB", end=end, file=sys.stderr, flush=True)
 
 
-def _positive(kind):
-    """An argparse type: a finite number > 0 of ``kind``, else argparse's usage error."""
+def _positive(kind, most: float = math.inf):
+    """An argparse type: a finite number > 0 (and <= ``most``) of ``kind``, else argparse's
+    usage error."""
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not (math.isfinite(value) and value > 0):
-            raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
+        if not (math.isfinite(value) and 0 < value <= most):
+            bound = f" and at most {most:,}" if most < math.inf else ""
+            raise argparse.ArgumentTypeError(f"must be a number above 0{bound}, got {text}")
         return value
     parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
@@ -204,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_trace)
     p = sub.add_parser("sample", help="let a model compose; writes a MIDI file")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--steps", type=_positive(int), required=True)
+    p.add_argument("--steps", type=_positive(int, most=MAX_STEPS), required=True,
+                   help=f"frames to generate (at most {MAX_STEPS:,})")
     p.add_argument("--temperature", type=_positive(float), default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--prime", help="a MIDI file to continue (default: start from silence)")
@@ -244,11 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from core.data import DataError
-    from core.midi import MidiError
+    from core.errors import GateLabError
     try:
         args.func(args)
-    except (DataError, MidiError, checkpoint.CheckpointError, ValueError, OSError) as e:
+    except (GateLabError, ValueError, OSError) as e:  # the user's input: one line, no traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

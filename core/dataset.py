@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.errors import GateLabError
+
 N_KEYS = 88  # piano keys A0..C8
 LOWEST_PITCH = 21  # MIDI pitch of column 0 (A0)
 HIGHEST_PITCH = LOWEST_PITCH + N_KEYS - 1  # 108 (C8)
@@ -19,7 +21,7 @@ SPLITS = ("train", "valid", "test")
 PACKED_WIDTH = N_KEYS // 8  # 88 keys pack into exactly 11 bytes per step
 
 
-class DataError(Exception):
+class DataError(GateLabError):
     """A dataset could not be provided; ``str(e)`` is a message meant for the user."""
 
 

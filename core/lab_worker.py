@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from core import lab_protocol as protocol
+from core.errors import GateLabError
 from core.lesson import lesson_view
 from core.lab import LOSS_MAX_POINTS, Lab, LabSettings, history_csv, load_lab_dataset
 from core.models import ARCHS
@@ -25,7 +26,7 @@ PRELOADED = ("chorales",)  # datasets the zygote loads once for every worker (th
 _datasets: dict = {}
 
 
-class SessionTooLarge(ValueError):
+class SessionTooLarge(GateLabError):
     """A setup over ``core.lab_protocol.MAX_SESSION_WORK``; ``values`` word the page's message."""
 
     def __init__(self, values: dict):
@@ -177,7 +178,7 @@ class Worker:
 
 def _describe(e: Exception) -> str:
     """A user-facing line: data errors carry their own message; others name the type."""
-    if type(e).__name__ in ("DataError", "DownloadError", "ValueError", "MidiError", "CheckpointError"):
+    if isinstance(e, (GateLabError, ValueError)):  # the user's input: its own message
         return str(e)
     return f"{type(e).__name__}: {e}"
 

@@ -16,15 +16,17 @@ import numpy as np
 import pretty_midi
 
 from core.dataset import HIGHEST_PITCH, LOWEST_PITCH, N_KEYS
+from core.errors import GateLabError
 
 MAX_MIDI_BYTES = 4 * 2**20  # uploads larger than this are refused (typical files: < 200 kB)
+MAX_MIDI_FILES = 32         # files in one upload of the Lab's own music (a small corpus)
 MAX_STEPS = 20_000  # longest roll accepted: ~83 minutes of eighth notes at 120 bpm
 DRUM_CHANNEL = 9  # General MIDI percussion (channel 10 counted from 1)
 DEFAULT_TEMPO = 500_000  # microseconds per beat (120 bpm) until the first set_tempo
 WRITE_RESOLUTION = 480  # ticks per beat on export: divisible by 1, 2, 3, 4, 6, 8 steps per beat
 
 
-class MidiError(ValueError):
+class MidiError(GateLabError):
     """A MIDI file that cannot become a piano roll; ``str(e)`` is for the user.
 
     ``kind`` is one of ``"not_midi"``, ``"truncated"``, ``"corrupt"``, ``"empty"``,
@@ -75,6 +77,21 @@ class _Part:
     name: str
     is_drum: bool
     notes: list  # (start_tick, end_tick, pitch)
+
+
+def upload_limit() -> int:
+    """Bytes one uploaded MIDI file may have (``GATELAB_MAX_MIDI_BYTES``, default
+    ``MAX_MIDI_BYTES``): every uploader's own limit, and in megabytes the web server's
+    ``server.maxUploadSize`` (``app/serve.py``), which refuses a larger request as it streams in."""
+    try:
+        return max(1, int(os.environ.get("GATELAB_MAX_MIDI_BYTES", MAX_MIDI_BYTES)))
+    except ValueError:
+        return MAX_MIDI_BYTES
+
+
+def upload_limit_mb() -> int:
+    """``upload_limit`` in whole megabytes (MiB, as Streamlit counts them), rounded up."""
+    return -(-upload_limit() // 2**20)
 
 
 def midi_to_roll(source: str | os.PathLike | bytes, steps_per_beat: float = 2,

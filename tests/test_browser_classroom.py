@@ -40,6 +40,14 @@ def test_silent_pages_keep_their_models_and_closed_pages_free_their_workers():
         students = [open_student(browser, url, timeout_s=60, offsite=[]) for _ in range(5)]
         assert all(s["ready_s"] is not None for s in students), [s["error"] for s in students]
         assert len(workers(server)) == 6
+        # Pages idle for a while (the first ones > 10 s), then Play: each trains the URL's
+        # models (once, the browser held the widgets' minimums and a Play rebuilt 500-parameter
+        # models at lr 1e-8).
+        for s in students:
+            click(s["page"], "Play")
+        for s in students:
+            wait_for(lambda p=s["page"]: status_line(p).startswith("training"), 30, "a student's Play")
+            assert "19,809 parameters" in s["page"].content()  # the GRU at the default 20k budget
         for s in students:
             s["context"].close()
         closed_at = time.monotonic()

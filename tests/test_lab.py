@@ -164,8 +164,7 @@ def test_worker_commands(chorales, monkeypatch):
 
 
 def test_worker_reports_a_missing_dataset(monkeypatch):
-    class DataError(Exception):
-        pass
+    from core.data import DataError
 
     def missing(name):
         raise DataError(f"{name}: no local copy and the download failed (offline)")

@@ -14,9 +14,10 @@ from app.figures.common import model_name
 from app.figures.piece import add_cursor, cursor_figure, nll_overview_figure, piece_figure
 from core.checkpoint import CheckpointError
 from core.data import dataset_steps_per_beat
-from core.midi import MAX_MIDI_BYTES, MAX_STEPS, MidiError, midi_to_roll, roll_to_audio, roll_to_midi_bytes
+from core.midi import (MAX_STEPS, MidiError, midi_to_roll, roll_to_audio, roll_to_midi_bytes, upload_limit,
+                       upload_limit_mb)
 
-MAX_BYTES = int(os.environ.get("GATELAB_MAX_MIDI_BYTES", MAX_MIDI_BYTES))  # the size limit
+MAX_BYTES = upload_limit()  # the size limit of one file (GATELAB_MAX_MIDI_BYTES)
 AUDIO_MAX_S = 120     # the piece's audio preview: at most its first two minutes
 FS = 22050            # audio sample rate
 NOTE_VALUES = (1, 2, 4)  # steps per beat that have a note value's name (upload.note_values)
@@ -279,7 +280,7 @@ spb = st.selectbox(t("upload.resolution.label"), options, index=options.index(de
                    key=f"up_spb_{default_spb}", format_func=resolutions.get)
 uploaded = st.file_uploader(t("upload.file.label", mb=f"{MAX_BYTES / 1e6:.1f}"),
                             type=["mid", "midi"], key="up_file",
-                            max_upload_size=max(1, -(-MAX_BYTES // 2**20)))
+                            max_upload_size=upload_limit_mb())
 if uploaded is None:
     st.info(t("upload.file.prompt"))
     st.stop()
