@@ -34,8 +34,8 @@ class PaperSpec:
     title: str
     filename: str  # name in the original distribution (and in the data dir and cache)
     steps_per_beat: float
-    # core.dataset.fingerprint_splits of the published content. Computed from the files in
-    # shared/data/polyphonic; the independent .mat conversion of each set hashes the same.
+    # core.dataset.fingerprint_splits of the published content. Computed from the published
+    # pickles; the independent .mat conversion of each set hashes the same.
     fingerprint: str
     description: str
 

@@ -44,7 +44,7 @@ PAPER_TABLE = {
     "piano-midi": {"tanh": (5.64, 9.03), "gru": (4.93, 8.82), "lstm": (6.49, 9.03)},
 }
 # The field's plain RNNs on the same four datasets, test NLL per time step: trained with SGD and
-# with Hessian-free optimisation (Boulanger-Lewandowski, Bengio & Vincent 2012; shared/PAPER.md).
+# with Hessian-free optimisation (Boulanger-Lewandowski, Bengio & Vincent, ICML 2012, Table 1).
 FIELD_RNN = {
     "nottingham": {"sgd": 4.46, "hf": 3.89},
     "jsb": {"sgd": 8.71, "hf": 8.58},

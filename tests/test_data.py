@@ -1,6 +1,6 @@
 """The four paper datasets from $GATELAB_DATA_DIR, their checks, the cache, and the registry.
 
-Expected numbers are copied from shared/data/polyphonic/PROVENANCE.md. These tests need the
+Expected numbers are those docs/data.md records for the published files. These tests need the
 real files: with GATELAB_DATA_DIR unset they fail (never skip), saying how to set it.
 """
 import os

@@ -17,7 +17,7 @@ def test_parameter_count_formula_matches_the_module(arch, variant, units):
 
 
 def test_paper_sizes_give_the_counts_for_88_keys():
-    # The paper's Table 1 sizes with 88-d inputs/outputs (PAPER.md: ~27.8k / 22.8k / 21.4k).
+    # The paper's Table 1 sizes with 88-d inputs/outputs (the paper reports ~27.8k / 22.8k / 21.4k).
     assert count_parameters("tanh", PAPER_UNITS["tanh"]) == 27888
     assert count_parameters("gru", PAPER_UNITS["gru"]) == 22904
     assert count_parameters("lstm", PAPER_UNITS["lstm"]) == 21400
