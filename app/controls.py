@@ -106,6 +106,8 @@ def _widgets() -> dict:
         if name == "truncate":
             st.toggle(t("lab.settings.carry_state"), now["carry_state"], key=k + "carry_state",
                       help=t("lab.help.carry_state"))
+            st.toggle(t("lab.settings.reshuffle"), now["reshuffle"], key=k + "reshuffle",
+                      help=t("lab.help.reshuffle"))
     return _values()
 
 

@@ -40,6 +40,9 @@ def _add_settings_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--truncate", type=int, default=d.truncate, help="training chunk length (0 = whole pieces)")
     p.add_argument("--carry-state", action="store_true",
                    help="each chunk starts from the last state of the chunk before it (default: zeros)")
+    p.add_argument("--reshuffle", action=argparse.BooleanOptionalAction, default=d.reshuffle,
+                   help="new batch members every epoch, among pieces of about the same length "
+                        "(default); --no-reshuffle: the same groups every epoch, in a new order")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience, epochs")
     p.add_argument("--seed", type=int, default=d.seed)
@@ -134,7 +137,7 @@ def cmd_reproduce(args) -> None:
                               archs=args.archs and tuple(args.archs), candidates=args.candidates, seed=args.seed,
                               budget=args.budget, max_epochs=args.max_epochs, patience=args.patience,
                               batch_size=args.batch_size, truncate=args.truncate, carry_state=args.carry_state,
-                              variant=args.variant, workers=args.workers, out=args.out)
+                              reshuffle=args.reshuffle, variant=args.variant, workers=args.workers, out=args.out)
                for protocol in dict.fromkeys(args.protocol)]
 
     def progress(line: str) -> None:
@@ -232,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truncate", type=int, help="training chunk length (default 200)")
     p.add_argument("--carry-state", action="store_true", default=None,
                    help="each chunk starts from the last state of the chunk before it (default: zeros)")
+    p.add_argument("--reshuffle", action="store_true", default=None,
+                   help="new batch members every epoch, among pieces of about the same length "
+                        "(default: the same groups every epoch, as the committed runs; kept apart)")
     p.add_argument("--variant", choices=("torch", "paper"),
                    help="unit equations: torch (PyTorch's, default) or paper (reset before the "
                         "product, LSTM peepholes); paper runs are kept apart")

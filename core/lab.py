@@ -111,7 +111,7 @@ class Lab:
             s = self.settings
             from core.train import make_batches
             self._batches = make_batches(self.train, s.batch_size, s.truncate, s.seed, self.epoch,
-                                         carry=s.carry_state)
+                                         carry=s.carry_state, reshuffle=s.reshuffle)
             self._cursor = 0
         self._cursor += 1
         return self._batches[self._cursor - 1]

@@ -67,6 +67,7 @@ class ReproduceConfig:
     batch_size: int = 8                           # sequences per update
     truncate: int = 200                           # training chunk length (evaluation: whole pieces)
     carry_state: bool = False                     # chunks start from the last state of the one before
+    reshuffle: bool = False                       # new batch members each epoch (the committed runs: fixed)
     variant: str = "torch"                        # unit equations: torch | paper
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     out: str = "results/reproduce"
@@ -85,14 +86,15 @@ class ReproduceConfig:
                         budget=self.budget or 20_000, optimizer="rmsprop" if paper else "adam",
                         lr=self.learning_rates()[k], clip=1.0, weight_noise=0.075 if paper else 0.0,
                         batch_size=self.batch_size, truncate=self.truncate,
-                        carry_state=self.carry_state, epochs=self.max_epochs,
+                        carry_state=self.carry_state, reshuffle=self.reshuffle, epochs=self.max_epochs,
                         patience=self.patience, seed=self.seed + k)
 
     @property
     def name(self) -> str:
-        """The protocol, marked when the state is carried or the units are the paper's own:
-        such runs and tables sit apart."""
+        """The protocol, marked when the state is carried, the batches reshuffled or the units
+        are the paper's own: such runs and tables sit apart."""
         return (self.protocol + ("-carry" if self.carry_state else "")
+                + ("-reshuffle" if self.reshuffle else "")
                 + ("-paperunits" if self.variant == "paper" else ""))
 
     def run_path(self, dataset: str, arch: str, k: int) -> Path:

@@ -75,6 +75,7 @@ class Settings:
     batch_size: int = 8           # sequences (or chunks) per update
     truncate: int = 200           # training chunks of at most this many steps (0 = whole pieces)
     carry_state: bool = False     # a chunk starts from the last state of the chunk before it (else zeros)
+    reshuffle: bool = True        # new batch members each epoch (within lengths); off: the same groups
     epochs: int = 20              # passes over the training split
     patience: int = 5             # early stopping: epochs without a better validation NLL
     seed: int = 0                 # model init, batch order and weight noise
@@ -94,7 +95,8 @@ class Settings:
              "batch_size and patience must be >= 1, epochs >= 0"),
             (self.units >= 0 and self.budget >= 1 and self.truncate >= 0,
              "units and truncate must be >= 0, budget >= 1"),
-            (isinstance(self.carry_state, bool), "carry_state must be True or False"),
+            (isinstance(self.carry_state, bool) and isinstance(self.reshuffle, bool),
+             "carry_state and reshuffle must be True or False"),
         ]
         for ok, message in checks:
             if not ok:
@@ -102,12 +104,13 @@ class Settings:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Settings":
-        """Settings from a dict (a checkpoint, a URL); unknown keys are an error."""
+        """Settings from a dict (a checkpoint, a URL); unknown keys are an error. A record
+        without ``reshuffle`` was written before batches were reshuffled: its run had fixed ones."""
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
-        return cls(**d)
+        return cls(**{"reshuffle": False, **d})
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -127,6 +130,7 @@ class LabSettings:
     batch_size: int = 8                 # sequences (chunks) per update
     truncate: int = 200                 # chunk length in steps (0 = whole pieces)
     carry_state: bool = False           # chunks of a piece in order, each from the last's state
+    reshuffle: bool = True              # new batch members each epoch (off: the same groups)
     seed: int = 0                       # initial weights, batch order, weight noise
     eval_every: int = 5                 # updates between validation passes
 
@@ -145,7 +149,8 @@ class LabSettings:
         return Settings(dataset=self.dataset, arch=arch, variant=self.variant, budget=self.budget,
                         optimizer=self.optimizer, lr=self.lr, clip=self.clip,
                         weight_noise=self.weight_noise, batch_size=self.batch_size,
-                        truncate=self.truncate, carry_state=self.carry_state, seed=self.seed)
+                        truncate=self.truncate, carry_state=self.carry_state,
+                        reshuffle=self.reshuffle, seed=self.seed)
 
     def specs(self) -> list[ModelSpec]:
         """The models this setup builds (units from the budget; ``.n_params`` exact)."""

@@ -20,6 +20,9 @@ from core.models import build_model, resolve_device
 from core.settings import OPTIMIZERS, Settings  # noqa: F401  (their home; re-exported)
 from core.trace import shift_inputs, step_nll
 
+RESHUFFLE_BATCHES = 2  # reshuffled batching: how far (in batches) a pair may move in the length order
+
+
 @dataclass
 class Batch:
     """x, y: (B, T, 88) inputs and targets; mask: (B, T), 1 on real steps. ``carried``: row b
@@ -59,17 +62,31 @@ def collate(pairs, device="cpu", carried=False) -> Batch:
     return Batch(*(torch.from_numpy(a).to(device) for a in (x, y, mask)), carried)
 
 
-def length_groups(pairs, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
-    """Indices of ``pairs`` sorted by length into groups of ``batch_size`` (little padding),
-    the group order shuffled with a generator seeded by (seed, epoch)."""
-    order = sorted(range(len(pairs)), key=lambda k: len(pairs[k][1]))
+def length_groups(pairs, batch_size: int, seed: int, epoch: int, reshuffle: bool = False) -> list[list[int]]:
+    """Indices of ``pairs`` in groups of ``batch_size`` of similar length (little padding), the
+    group order shuffled with a generator seeded by (seed, epoch).
+
+    Fixed (``reshuffle`` off): sorted by length, so every epoch has the same groups in a new
+    order. Reshuffled: ties in length broken at random and each pair moved in the sorted order
+    by a random amount under ``RESHUFFLE_BATCHES`` batches, so a group's members change every
+    epoch while it still holds pairs of about the same length.
+    """
+    rng = np.random.default_rng([seed, epoch])
+    lengths = np.array([len(y) for _, y in pairs])
+    if reshuffle:
+        ranked = np.lexsort((rng.random(len(pairs)), lengths))
+        place = np.empty(len(pairs))
+        place[ranked] = np.arange(len(pairs)) + rng.uniform(0, RESHUFFLE_BATCHES * batch_size, len(pairs))
+        order = np.argsort(place, kind="stable").tolist()
+    else:
+        order = sorted(range(len(pairs)), key=lambda k: lengths[k])
     groups = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    np.random.default_rng([seed, epoch]).shuffle(groups)
+    rng.shuffle(groups)
     return groups
 
 
 def make_batches(seqs, batch_size: int, truncate: int, seed: int, epoch: int, device="cpu",
-                 carry: bool = False) -> list[Batch]:
+                 carry: bool = False, reshuffle: bool = False) -> list[Batch]:
     """One epoch's batches, the same for every model trained with the same settings.
 
     carry off: chunks of ``truncate`` steps, grouped by length (``length_groups``).
@@ -79,7 +96,7 @@ def make_batches(seqs, batch_size: int, truncate: int, seed: int, epoch: int, de
     every window after a group's first is ``carried``.
     """
     pairs = chunk(seqs, 0 if carry else truncate)
-    groups = length_groups(pairs, batch_size, seed, epoch)
+    groups = length_groups(pairs, batch_size, seed, epoch, reshuffle)
     if not carry:
         return [collate([pairs[k] for k in g], device) for g in groups]
     batches = []
@@ -283,7 +300,7 @@ def fit(trainer: Trainer, train: list, valid: list, progress=None) -> list[dict]
     for epoch in range(1, s.epochs + 1):
         total, steps, slots = 0.0, 0, 0
         batches = make_batches(train, s.batch_size, s.truncate, s.seed, epoch, trainer.device,
-                               carry=s.carry_state)
+                               carry=s.carry_state, reshuffle=s.reshuffle)
         for batch in batches:
             slots += batch.mask.numel()          # padded (B, T): what the recurrence computes
             result = trainer.step(batch)

@@ -92,7 +92,7 @@ def test_views_and_equations_render(lab):
 
 def test_url_parameters_set_the_controls_and_a_diverging_lr_is_a_warning():
     at = new_app(archs="gru,lstm", lr="1e38", clip="0", optimizer="rmsprop", seed="3",
-                 variant="paper", budget="8000", carry_state="true")
+                 variant="paper", budget="8000", carry_state="true", reshuffle="false")
     run_until(at, ready, what="the models to be built")
     try:
         assert at.multiselect(key="setting_archs").value == ["gru", "lstm"]
@@ -101,6 +101,7 @@ def test_url_parameters_set_the_controls_and_a_diverging_lr_is_a_warning():
         assert at.radio(key="setting_variant").value == "paper"
         assert at.number_input(key="setting_seed").value == 3
         assert at.toggle(key="setting_carry_state").value is True
+        assert at.toggle(key="setting_reshuffle").value is False
         assert updates(at) == [0, 0] and len(at.metric) == 4  # two models
         assert at.query_params["budget"] == "8000" and at.query_params["lr"] == "1e+38"
         assert at.query_params["batch_size"] == "8"  # every field is written, defaults too

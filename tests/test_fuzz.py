@@ -205,7 +205,7 @@ def test_any_cli_arguments_give_a_result_or_one_clear_line(tmp_path_factory, com
 PAGES = ["screens/lab.py", "screens/tools.py", "screens/lesson.py", "screens/paper.py", "screens/guide.py",
          "screens/upload.py"]
 KEYS = st.sampled_from(["dataset", "archs", "variant", "budget", "optimizer", "lr", "clip", "weight_noise",
-                        "batch_size", "truncate", "carry_state", "seed", "eval_every", "lang", "projector",
+                        "batch_size", "truncate", "carry_state", "reshuffle", "seed", "eval_every", "lang", "projector",
                         "teacher", "show", "hide", "tool", "piece", "K", "t", "arch", "gate", "value", "source",
                         "set", "data", "step", "autostart", "low", "high", "über", "", "page"])
 

@@ -27,9 +27,9 @@ def small_lab(chorales):
 def test_settings_round_trip_through_url_params():
     s = LabSettings(dataset="long-memory", archs=("lstm", "tanh"), variant="paper", budget=12000,
                     optimizer="rmsprop", lr=3e-4, clip=0.0, weight_noise=0.075, batch_size=16,
-                    truncate=0, carry_state=True, seed=7, eval_every=3)
+                    truncate=0, carry_state=True, reshuffle=False, seed=7, eval_every=3)
     params = s.to_params()
-    assert params["carry_state"] == "true"
+    assert params["carry_state"] == "true" and params["reshuffle"] == "false"
     assert params["archs"] == "tanh,lstm"  # canonical order
     assert all(isinstance(v, str) for v in params.values())
     back, problems = LabSettings.from_params(params)

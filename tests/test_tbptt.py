@@ -144,6 +144,13 @@ def test_command_line_and_reproduction_take_the_setting():
     assert carried.run_settings("jsb", "gru", 0).carry_state
     assert carried.run_path("jsb", "gru", 0).parts[-3] == "paper-carry"   # apart from the protocol's runs
     assert ReproduceConfig().run_path("jsb", "gru", 0).parts[-3] == "paper"
-    with pytest.raises(ValueError, match="carry_state must be True or False"):
+    # the committed reproduction's batching stays the default there; reshuffled runs sit apart
+    assert not ReproduceConfig().run_settings("jsb", "gru", 0).reshuffle
+    reshuffled = ReproduceConfig(reshuffle=True)
+    assert reshuffled.run_settings("jsb", "gru", 0).reshuffle
+    assert reshuffled.run_path("jsb", "gru", 0).parts[-3] == "paper-reshuffle"
+    assert _settings_from(build_parser().parse_args(["train", "--out", "x"])).reshuffle is True
+    assert _settings_from(build_parser().parse_args(["train", "--no-reshuffle", "--out", "x"])).reshuffle is False
+    with pytest.raises(ValueError, match="carry_state and reshuffle must be True or False"):
         Settings(carry_state="yes")
     assert Settings.from_dict(Settings(carry_state=True).to_dict()).carry_state is True

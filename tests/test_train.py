@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from core import train as train_module
-from core.train import Settings, Trainer, chunk, evaluate, fit, make_batches
+from core.settings import LabSettings
+from core.train import Settings, Trainer, chunk, evaluate, fit, length_groups, make_batches
 
 
 def toy_pieces(n=12, seed=0):
@@ -54,6 +55,53 @@ def test_batches_are_the_same_for_the_same_seed_and_epoch():
     assert all(torch.equal(p.y, q.y) for p, q in zip(a, b))
     assert not all(p.y.shape == q.y.shape and torch.equal(p.y, q.y) for p, q in zip(a, c))
     assert sum(batch.n_steps for batch in a) == sum(map(len, pieces))
+
+
+def _batch_mates(groups) -> dict:
+    return {i: frozenset(g) - {i} for g in groups for i in g}
+
+
+def _padding(pairs, groups) -> float:
+    lengths = [len(y) for _, y in pairs]
+    return 1 - sum(lengths) / sum(max(lengths[i] for i in g) * len(g) for g in groups)
+
+
+def test_reshuffled_batches_change_members_every_epoch_and_stay_length_bucketed(jsb):
+    """Fixed batching (the committed reproduction's) meets the same batch-mates every epoch;
+    reshuffled batching new ones, with padding still far below random batches'."""
+    pairs = chunk(jsb.splits["train"], 200)
+    kept = {}
+    for reshuffle in (False, True):
+        epochs = [length_groups(pairs, 8, 0, epoch, reshuffle) for epoch in (1, 2, 3)]
+        for groups in epochs:
+            assert sorted(i for g in groups for i in g) == list(range(len(pairs)))  # each pair once
+            assert sum(len(g) != 8 for g in groups) <= 1
+        mates = [_batch_mates(groups) for groups in epochs]
+        kept[reshuffle] = np.mean([len(mates[0][i] & mates[1][i]) / max(1, len(mates[0][i]))
+                                   for i in mates[0]])
+        padding = max(_padding(pairs, groups) for groups in epochs)
+        assert padding < (0.03 if not reshuffle else 0.08)   # random groups of 8: about 0.35 on JSB
+        assert length_groups(pairs, 8, 0, 2, reshuffle) == epochs[1]   # seeded: reproducible
+    assert kept[False] == 1.0 and kept[True] < 0.4
+
+
+def test_training_and_the_lab_use_the_reshuffle_setting(monkeypatch):
+    seen = []
+    real = train_module.make_batches
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("reshuffle"))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(train_module, "make_batches", spy)
+    for reshuffle in (True, False):
+        fit(Trainer(Settings(units=4, epochs=1, reshuffle=reshuffle)), toy_pieces(), toy_pieces(3, 1))
+    assert seen == [True, False]
+    assert Settings().reshuffle is True and LabSettings().trainer_settings("gru").reshuffle is True
+    assert LabSettings(reshuffle=False).trainer_settings("gru").reshuffle is False
+    # a record from before the setting existed was trained with fixed batches
+    old = {k: v for k, v in Settings().to_dict().items() if k != "reshuffle"}
+    assert Settings.from_dict(old).reshuffle is False
+    assert Settings.from_dict(Settings().to_dict()).reshuffle is True
 
 
 def test_gradient_is_clipped_to_the_setting():
