@@ -31,9 +31,15 @@ def _gate(symbol: str, name: str, n: dict, u: int, peep: bool = False, one_minus
         parts.append(n[f"Vc_{name}"][u])
         eq += fr" + V_{name} \odot c_{{{'t' if name == 'o' else 't-1'}}}"
     parts.append(n[f"b_{name}"][u])
-    pre = fr"1 - \sigma" if one_minus else r"\sigma"
+    pre = r"1 - \sigma" if one_minus else r"\sigma"
     return (fr"{symbol} = {pre}({eq} + b_{name}) = {pre}({_sum(*parts)}) = {pre}({_f(n[f'a_{name}'][u])})"
             fr" = {_f(n[name][u])}")
+
+
+def _tanh(variant: str, n: dict, u: int) -> list[str]:
+    return [fr"h_t = \tanh(W x_t + U h_{{t-1}} + b) = "
+            fr"\tanh({_sum(n['Wx_h'][u], n['Uh_h'][u], n['b_h'][u])}) = "
+            fr"\tanh({_f(n['a_h'][u])}) = {_f(n['h'][u])}"]
 
 
 def _gru(variant: str, n: dict, u: int) -> list[str]:
@@ -71,9 +77,8 @@ def stepper_lines(arch: str, variant: str, numbers: dict, unit: int) -> list[str
     numbers : dict of str to np.ndarray, shape=(H,)
         ``core.teaching_cells.step_numbers`` of one step.
     """
-    u, n = int(unit), numbers
-    if arch == "tanh":
-        return [fr"h_t = \tanh(W x_t + U h_{{t-1}} + b) = "
-                fr"\tanh({_sum(n['Wx_h'][u], n['Uh_h'][u], n['b_h'][u])}) = "
-                fr"\tanh({_f(n['a_h'][u])}) = {_f(n['h'][u])}"]
-    return _gru(variant, n, u) if arch == "gru" else _lstm(variant, n, u)
+    return LINES[arch](variant, numbers, int(unit))
+
+
+# Each unit's lines, written by hand (docs/architecture.md, "Adding a unit").
+LINES = {"tanh": _tanh, "gru": _gru, "lstm": _lstm}

@@ -32,8 +32,6 @@ class PaperGRU(nn.Module):
     ``bias_hh_l0`` (3H,), rows ordered r, z, n like ``nn.GRU``.
     """
 
-    gate_names = ("r", "z", "h_tilde")
-
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
@@ -76,8 +74,6 @@ class PaperLSTM(nn.Module):
     Parameters: as ``nn.LSTM`` (rows i, f, g, o) plus ``weight_peep_l0`` (3, H): the
     diagonal peephole weights V_i, V_f, V_o.
     """
-
-    gate_names = ("i", "f", "g", "o")
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()

@@ -4,6 +4,8 @@ reads the settings and the margin; the worker computes ``lesson_view`` on its mo
 """
 import numpy as np
 
+from core.units import UNITS
+
 ANSWER_PIECES = 16    # validation sequences the NLL at the answer is averaged over
 
 
@@ -23,7 +25,7 @@ def lesson_settings():
     """The built-in lesson's Lab setup: the long-memory task (lag 30), all three units at ~20k
     parameters, Adam at lr 0.01 on batches of 32 whole sequences (docs/data.md: the setting
     where gated units learn it within about a minute and tanh does not)."""
-    from core.lab import LabSettings
+    from core.settings import LabSettings
     return LabSettings(dataset="long-memory", lr=0.01, batch_size=32, truncate=0, eval_every=25)
 
 
@@ -48,16 +50,17 @@ def lesson_view(models: dict, pieces: list, n_pieces: int = ANSWER_PIECES) -> di
     dict
         ``answers``: arch -> mean NLL at the answer over the first ``n_pieces`` pieces;
         ``gates``: arch -> gate name -> (T, H) for the gated units on ``roll``
-        (``core.trace.GATES``); ``roll``: the
+        (``core.units``: its traced quantities); ``roll``: the
         first piece, (T, 88); ``answer``: its answer step.
     """
-    from core.teaching import answer_nll
-    from core.trace import GATES, trace
+    from core.analysis import answer_nll
+    from core.trace import trace
     roll = pieces[0]
     gates = {}
     for arch, model in models.items():
-        if GATES[arch]:
+        names = UNITS[arch].traced
+        if names:
             traced = trace(model, roll)
-            gates[arch] = {g: traced[g] for g in GATES[arch]}
+            gates[arch] = {g: traced[g] for g in names}
     return {"answers": {a: answer_nll(m, pieces[:n_pieces]) for a, m in models.items()},
             "gates": gates, "roll": roll, "answer": answer_step(roll)}

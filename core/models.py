@@ -16,11 +16,22 @@ from torch import nn
 
 from core import fast_rnn
 from core.cells import PaperGRU, PaperLSTM
-from core.settings import (ARCHS, DEFAULT_BUDGET, N_KEYS, PAPER_UNITS,  # noqa: F401
-                           VARIANTS, ModelSpec, count_parameters, units_for_budget)
+from core.settings import N_KEYS, ModelSpec, units_for_budget
+from core.units import PAPER_UNITS
 
 
-# name -> the recurrent layer's constructor per variant (its weight blocks: GATE_BLOCKS)
+def shift_inputs(roll: torch.Tensor) -> torch.Tensor:
+    """Model inputs for a roll (..., T, 88): a silent frame, then frames 0..T-2."""
+    return torch.cat([torch.zeros_like(roll[..., :1, :]), roll[..., :-1, :]], dim=-2)
+
+
+def step_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """-log p(frame) per step: binary cross-entropy summed over the 88 keys. (..., T)."""
+    return torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, target, reduction="none").sum(-1)
+
+
+# name -> the recurrent layer's constructor per variant (its weight blocks: ``core.units``)
 _LAYERS = {
     "tanh": {"torch": lambda d, h: nn.RNN(d, h, nonlinearity="tanh", batch_first=True),
              "paper": lambda d, h: nn.RNN(d, h, nonlinearity="tanh", batch_first=True)},
@@ -33,7 +44,7 @@ class RecurrentModel(nn.Module):
     """One recurrent layer + linear read-out to 88 key logits.
 
     ``forward(x)``: x (B, T, 88) inputs -> logits (B, T, 88). Inputs are the frames shifted
-    right by one with a silent first frame (``core.train.shift_inputs``), so output step t
+    right by one with a silent first frame (``shift_inputs``), so output step t
     has read frames 0..t-1 and predicts frame t. ``unroll(x, state)`` also starts from a
     given state and returns the last one (truncated backpropagation with carried state).
     """

@@ -14,12 +14,12 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.checkpoint import CheckpointError, load
+from core.units import display_name
 
 if TYPE_CHECKING:  # torch is imported where a model is built: the web server reads the manifest
     from core.models import RecurrentModel
@@ -47,8 +47,7 @@ class Pretrained:
 
     @property
     def label(self) -> str:
-        names = {"tanh": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
-        return f"{names.get(self.arch, self.arch)} ({self.variant}, {self.units} units) on {self.dataset}"
+        return f"{display_name(self.arch)} ({self.variant}, {self.units} units) on {self.dataset}"
 
 
 def pretrained_dir() -> Path:
@@ -130,7 +129,8 @@ def model_from_weights(spec: dict, state_dict: dict) -> RecurrentModel:
     """
     import torch
 
-    from core.models import ModelSpec, RecurrentModel
+    from core.models import RecurrentModel
+    from core.settings import ModelSpec
     model = RecurrentModel(ModelSpec(**spec))
     model.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in state_dict.items()})
     return model.eval()

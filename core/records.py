@@ -1,10 +1,8 @@
 """Plain records that cross between GateLab's processes: no torch at import, so the web server
 can hold, pickle and draw them while the models live in the workers.
 
-- ``GATES`` / ``SATURATION_GATES``: per unit, the gates a trace records and those whose
-  saturation means something.
 - ``Trace``: what a model computed on one piece (``core.trace.trace`` makes it).
-- ``Clamp``: a gate held at a value (``core.teaching_cells`` applies it); ``CLAMP_MEANINGS``.
+- ``Clamp``: a gate held at a value (``core.teaching_cells`` applies it).
 - ``ModelRef``: a model the page names and a worker builds (``core.lab_worker`` resolves it).
 """
 from dataclasses import dataclass, field
@@ -12,10 +10,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.settings import ModelSpec
+from core.units import UNITS
 
 ALIGNMENT = "step t has read frames 0..t-1 (a silent frame first) and predicts frame t"
-GATES = {"tanh": (), "gru": ("z", "r", "h_tilde"), "lstm": ("i", "f", "o", "g", "c")}
-SATURATION_GATES = {"tanh": (), "gru": ("z", "r"), "lstm": ("i", "f", "o")}
 
 
 @dataclass
@@ -23,7 +20,8 @@ class Trace:
     """What a model computed on one piece, per step.
 
     ``arrays`` holds ``h`` (T, H), ``probs`` (T, 88), ``nll`` (T,), ``target`` (T, 88) and the
-    gates of the architecture (GRU: z, r, h_tilde; LSTM: i, f, o, g, c), each (T, H).
+    quantities of the architecture (``core.units``: GRU z, r, h_tilde; LSTM i, f, o, g, c),
+    each (T, H).
     """
     arch: str
     variant: str
@@ -36,7 +34,7 @@ class Trace:
 
     @property
     def gate_names(self) -> tuple[str, ...]:
-        return GATES[self.arch]
+        return UNITS[self.arch].traced
 
     @property
     def n_steps(self) -> int:
@@ -48,26 +46,10 @@ class Trace:
         return {**self.arrays, **{f"meta_{k}": np.asarray(v) for k, v in meta.items()}}
 
 
-# Gates a user may clamp, per architecture, with the values that teach something.
-CLAMPABLE = {"gru": ("z", "r"), "lstm": ("f", "i", "o")}
-CLAMP_MEANINGS = {
-    ("gru", "z", 0.0): "z = 0: keep the old state (ignore the candidate)",
-    ("gru", "z", 1.0): "z = 1: take the new candidate (forget the old state)",
-    ("gru", "r", 1.0): "r = 1: no reset (the candidate always sees the whole old state)",
-    ("gru", "r", 0.0): "r = 0: full reset (the candidate never sees the old state)",
-    ("lstm", "f", 1.0): "f = 1: never forget (the cell only accumulates)",
-    ("lstm", "f", 0.0): "f = 0: forget everything at every step",
-    ("lstm", "i", 0.0): "i = 0: never write (the cell keeps its start value, 0)",
-    ("lstm", "i", 1.0): "i = 1: always write the whole candidate",
-    ("lstm", "o", 1.0): "o = 1: always show the whole cell",
-    ("lstm", "o", 0.0): "o = 0: never show the cell (h = 0)",
-}
-
-
 @dataclass(frozen=True)
 class Clamp:
     """Hold ``gate`` at ``value`` for ``units`` (None: every unit)."""
-    gate: str                       # a name from CLAMPABLE[arch]
+    gate: str                       # one of the unit's gates (``core.units``)
     value: float                    # 0.0 .. 1.0
     units: tuple | None = None      # unit indices, or None for all
 

@@ -15,9 +15,9 @@ it, so a clamped forget gate really is the one the cell state is updated with.
 import numpy as np
 import torch
 
-from core.models import RecurrentModel
-from core.records import CLAMP_MEANINGS, CLAMPABLE, Clamp  # noqa: F401  (their home; re-exported)
-from core.trace import shift_inputs, step_nll
+from core.models import RecurrentModel, shift_inputs, step_nll
+from core.records import Clamp
+
 
 def _blocks(rnn, n: int):
     """W (n blocks of H x D), U (H x H), and the two biases, split in PyTorch's row order."""
@@ -35,6 +35,11 @@ def _named(parts: dict, name: str) -> dict:
     return {f"{k}_{name}": v for k, v in parts.items()}
 
 
+def _held(clamp: Clamp | None, name: str, gate: torch.Tensor) -> torch.Tensor:
+    """``gate`` (the one named ``name``) as ``clamp`` holds it; unchanged without a clamp."""
+    return clamp.apply(name, gate) if clamp else gate
+
+
 def _tanh_numbers(rnn, x, h_prev) -> dict:
     (W,), (U,), (b_i,), (b_h,) = _blocks(rnn, 1)
     n = _named(_parts(x, h_prev, W, U, b_i + b_h), "h")
@@ -47,11 +52,10 @@ def _gru_numbers(rnn, x, h_prev, paper: bool, clamp: Clamp | None) -> dict:
     (W_r, W_z, W_n), (U_r, U_z, U_n), (bi_r, bi_z, bi_n), (bh_r, bh_z, bh_n) = _blocks(rnn, 3)
     n = {**_named(_parts(x, h_prev, W_r, U_r, bi_r + bh_r), "r"),
          **_named(_parts(x, h_prev, W_z, U_z, bi_z + bh_z), "z")}
-    keep = lambda name, v: clamp.apply(name, v) if clamp else v  # noqa: E731
     # r = sigm(W_r x + U_r h_prev + b_r)
-    r = n["r"] = keep("r", torch.sigmoid(n["a_r"]))
+    r = n["r"] = _held(clamp, "r", torch.sigmoid(n["a_r"]))
     # z = sigm(W_z x + U_z h_prev + b_z)       (paper);  z = 1 - z' = 1 - sigm(...)   (torch)
-    z = n["z"] = keep("z", torch.sigmoid(n["a_z"]) if paper else 1 - torch.sigmoid(n["a_z"]))
+    z = n["z"] = _held(clamp, "z", torch.sigmoid(n["a_z"]) if paper else 1 - torch.sigmoid(n["a_z"]))
     n["Wx_n"] = x @ W_n.T
     if paper:
         # h~ = tanh(W x + U (r * h_prev) + b)        -- reset before the product
@@ -71,7 +75,6 @@ def _lstm_numbers(rnn, x, h_prev, c_prev, clamp: Clamp | None) -> dict:
     (W_i, W_f, W_g, W_o), (U_i, U_f, U_g, U_o), b_ih, b_hh = _blocks(rnn, 4)
     b_i, b_f, b_g, b_o = (a + b for a, b in zip(b_ih, b_hh))
     V_i, V_f, V_o = rnn.weight_peep_l0 if hasattr(rnn, "weight_peep_l0") else torch.zeros(3, len(b_i))
-    keep = lambda name, v: clamp.apply(name, v) if clamp else v  # noqa: E731
     n = {}
     for name, W, U, b in (("i", W_i, U_i, b_i), ("f", W_f, U_f, b_f), ("g", W_g, U_g, b_g),
                           ("o", W_o, U_o, b_o)):
@@ -79,10 +82,10 @@ def _lstm_numbers(rnn, x, h_prev, c_prev, clamp: Clamp | None) -> dict:
     n["Vc_i"], n["Vc_f"] = V_i * c_prev, V_f * c_prev
     # i = sigm(W_i x + U_i h_prev + V_i c_prev + b_i)     (V = 0: PyTorch's LSTM)
     n["a_i"] = n["a_i"] + n["Vc_i"]
-    i = n["i"] = keep("i", torch.sigmoid(n["a_i"]))
+    i = n["i"] = _held(clamp, "i", torch.sigmoid(n["a_i"]))
     # f = sigm(W_f x + U_f h_prev + V_f c_prev + b_f)
     n["a_f"] = n["a_f"] + n["Vc_f"]
-    f = n["f"] = keep("f", torch.sigmoid(n["a_f"]))
+    f = n["f"] = _held(clamp, "f", torch.sigmoid(n["a_f"]))
     # c~ = tanh(W_c x + U_c h_prev + b_c)
     g = n["g"] = torch.tanh(n["a_g"])
     # c = f * c_prev + i * c~
@@ -90,21 +93,45 @@ def _lstm_numbers(rnn, x, h_prev, c_prev, clamp: Clamp | None) -> dict:
     # o = sigm(W_o x + U_o h_prev + V_o c + b_o)          -- peeks at the NEW cell
     n["Vc_o"] = V_o * c
     n["a_o"] = n["a_o"] + n["Vc_o"]
-    o = n["o"] = keep("o", torch.sigmoid(n["a_o"]))
+    o = n["o"] = _held(clamp, "o", torch.sigmoid(n["a_o"]))
     # h = o * tanh(c)
     n["h"] = o * torch.tanh(c)
     return n
 
 
+def layer_numbers(rnn, arch: str, variant: str, x: torch.Tensor, h_prev: torch.Tensor,
+                  c_prev: torch.Tensor | None = None, clamp: Clamp | None = None) -> dict:
+    """Every number of one step of a recurrent layer ``rnn`` (PyTorch's parameter names):
+    x (..., 88), h_prev and c_prev (..., H) -> name -> (..., H). The leading dimensions may
+    be time: given every step's previous states, one call computes a whole piece's gates
+    (``core.trace`` does)."""
+    if arch == "tanh":
+        return _tanh_numbers(rnn, x, h_prev)
+    if arch == "gru":
+        return _gru_numbers(rnn, x, h_prev, variant == "paper", clamp)
+    return _lstm_numbers(rnn, x, h_prev, torch.zeros_like(h_prev) if c_prev is None else c_prev, clamp)
+
+
 def cell_numbers(model: RecurrentModel, x: torch.Tensor, h_prev: torch.Tensor,
                  c_prev: torch.Tensor | None = None, clamp: Clamp | None = None) -> dict:
-    """Every number of one step: x (..., 88), h_prev and c_prev (..., H) -> name -> (..., H)."""
-    rnn, spec = model.rnn, model.spec
-    if spec.arch == "tanh":
-        return _tanh_numbers(rnn, x, h_prev)
-    if spec.arch == "gru":
-        return _gru_numbers(rnn, x, h_prev, spec.variant == "paper", clamp)
-    return _lstm_numbers(rnn, x, h_prev, torch.zeros_like(h_prev) if c_prev is None else c_prev, clamp)
+    """``layer_numbers`` of a model's recurrent layer."""
+    return layer_numbers(model.rnn, model.spec.arch, model.spec.variant, x, h_prev, c_prev, clamp)
+
+
+def step_through(rnn, arch: str, variant: str, x: torch.Tensor, clamp: Clamp | None = None) -> dict:
+    """Run a layer over inputs x (T, 88) one step at a time from zero states.
+
+    Returns name -> (T, H): ``h``, ``c`` (zeros for units without a cell) and the clamped gate.
+    """
+    H = rnn.hidden_size
+    h, c = x.new_zeros(H), x.new_zeros(H)
+    rows = {"h": [], "c": []} | ({clamp.gate: []} if clamp else {})
+    for x_t in x:
+        n = layer_numbers(rnn, arch, variant, x_t, h, c, clamp)
+        h, c = n["h"], n.get("c", c)
+        for name, values in rows.items():
+            values.append(n[name] if name != "c" else c)
+    return {name: torch.stack(values) for name, values in rows.items()}
 
 
 def run_clamped(model: RecurrentModel, roll: np.ndarray, clamp: Clamp | None = None) -> dict:
@@ -121,21 +148,12 @@ def run_clamped(model: RecurrentModel, roll: np.ndarray, clamp: Clamp | None = N
     """
     target = torch.as_tensor(np.asarray(roll), dtype=torch.float32)
     x = shift_inputs(target)                                   # (T, 88)
-    H = model.spec.units
-    h, c = torch.zeros(H), torch.zeros(H)
-    hs, gates = [], []
     with torch.no_grad():
-        for x_t in x:
-            n = cell_numbers(model, x_t, h, c, clamp)
-            h, c = n["h"], n.get("c", c)
-            hs.append(h)
-            if clamp is not None:
-                gates.append(n[clamp.gate])
-        h_all = torch.stack(hs)                                 # (T, H)
-        nll = step_nll(model.out(h_all), target)                # (T,)
-    out = {"nll": nll.numpy(), "h": h_all.numpy()}
+        states = step_through(model.rnn, model.spec.arch, model.spec.variant, x, clamp)
+        nll = step_nll(model.out(states["h"]), target)          # (T,)
+    out = {"nll": nll.numpy(), "h": states["h"].numpy()}
     if clamp is not None:
-        out[clamp.gate] = torch.stack(gates).numpy()
+        out[clamp.gate] = states[clamp.gate].numpy()
     return out
 
 

@@ -5,10 +5,10 @@ import re
 
 from app import text
 from app.equations import READOUT, equations, note
-from app.guide import full_guide, short_guide
-from core.lab import dataset_choices
-from core.models import ARCHS, VARIANTS
-from core.train import OPTIMIZERS
+from app.guide_text import full_guide, short_guide
+from core.data import dataset_choices
+from core.settings import OPTIMIZERS, VARIANTS
+from core.units import ARCHS, display_name
 from tests.apptest import new_app, open_page
 from tests.test_app import ready, run_until
 
@@ -34,7 +34,8 @@ def test_core_warnings_worded_here_say_what_core_says():
     """Each of core's warning kinds, worded from its numbers, gives core's own English sentence."""
     from app.views import WARNINGS
     from core.data import load_dataset
-    from core.lab import Lab, LabSettings
+    from core.lab import Lab
+    from core.settings import LabSettings
     lab = Lab(LabSettings(lr=1e38, clip=0.0, archs=("gru", "lstm")), load_dataset("chorales"))
     lab.step()
     lab.valid_rows["gru"] = [(0, 0.0, 12.3, 0.1), (5, 1.0, 41.2, 0.0)]  # a loss that grew
@@ -43,7 +44,7 @@ def test_core_warnings_worded_here_say_what_core_says():
     for w in warnings:
         values = {k: v for k, v in w.items() if k not in ("kind", "arch", "text")}
         key = f"lab.warnings.{w['kind']}"
-        assert text.get("en", key, model=text.get("en", f"common.models.{w['arch']}"), **values) == w["text"]
+        assert text.get("en", key, model=display_name(w["arch"]), **values) == w["text"]
         assert HANGUL.search(text.get("ko", key, model="GRU", **values))
 
 

@@ -1,4 +1,4 @@
-"""The teaching tools' maths (core.teaching, core.teaching_cells) on hand-built inputs with
+"""The teaching tools' maths (core.analysis, core.teaching_cells) on hand-built inputs with
 hand-computed expectations, and against autograd / the exact traces."""
 import math
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from core.analysis import memory_curve, memory_gradients, saturation, trace_saturation
+from core.lesson import answer_step
 from core.models import build_model
-from core.teaching import (answer_step, memory_curve, memory_gradients, saturation,
-                           trace_saturation)
 from core.teaching_cells import Clamp, cell_numbers, intervention, run_clamped, step_numbers
 from core.trace import Trace, trace
 
@@ -90,7 +90,10 @@ def test_forget_gate_clamped_to_one_equals_a_hand_computed_cell():
     x[0] = 1.0
     c_prev, h_prev = torch.tensor([0.7]), torch.tensor([0.0])
     n = cell_numbers(model, x, h_prev, c_prev, Clamp("f", 1.0))
-    sig = lambda a: 1 / (1 + math.exp(-a))  # noqa: E731
+
+    def sig(a):
+        return 1 / (1 + math.exp(-a))
+
     # i = sigm(1), f = 1 (clamped; unclamped it would be sigm(-2)), c~ = tanh(0.5), o = sigm(3)
     c = 1.0 * 0.7 + sig(1.0) * math.tanh(0.5)
     assert n["f"].item() == 1.0
@@ -135,7 +138,7 @@ def test_memory_gradients_match_autograd_jacobians():
         model = build_model(arch, "torch", units=3, seed=6).eval()
         roll = roll_of(10, seed=7)
         x = torch.cat([torch.zeros(1, 88), torch.as_tensor(roll[:-1], dtype=torch.float32)])
-        J = torch.autograd.functional.jacobian(lambda x: model.out(model.rnn(x[None])[0])[0, 8], x)
+        J = torch.autograd.functional.jacobian(lambda x, model=model: model.out(model.rnn(x[None])[0])[0, 8], x)
         want = [J[:, 8 - k].norm().item() for k in range(5)]       # (88, 10, 88) -> k = 0..4
         np.testing.assert_allclose(memory_gradients(model, roll, 8, 4), want, rtol=1e-4)
         got = memory_gradients(model, roll, 2, 4)                   # t - k < 0: NaN
@@ -173,8 +176,8 @@ def test_answer_step_finds_the_chord():
 
 
 def test_answer_nll_is_the_nll_at_the_chord():
+    from core.analysis import answer_nll
     from core.data import load_dataset
-    from core.teaching import answer_nll
     pieces = load_dataset("long-memory", lag=5, n_train=1, n_valid=3, n_test=1).splits["valid"]
     model = build_model("gru", "torch", units=3, seed=0)
     want = np.mean([trace(model, p)["nll"][answer_step(p)] for p in pieces])
@@ -183,7 +186,7 @@ def test_answer_nll_is_the_nll_at_the_chord():
 
 
 def test_lesson_point_needs_a_gated_unit_well_below_tanh():
-    from core.teaching import lesson_point, lesson_settings
+    from core.lesson import lesson_point, lesson_settings
     assert lesson_point({"tanh": 16.0, "gru": 12.9, "lstm": 16.1})
     assert not lesson_point({"tanh": 16.0, "gru": 13.5, "lstm": 15.0})
     assert not lesson_point({"gru": 1.0})

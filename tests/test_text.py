@@ -39,7 +39,8 @@ def test_lookup_fills_values_and_falls_back():
     assert text.get("ko", "common.pages.lab") == "실험실"
     assert text.get("xx", "common.pages.lab") == "Lab"          # unknown language: English
     assert text.get("en", "no.such.key") == "no.such.key"       # a gap shows, never breaks
-    assert text.table("en", "common.models") == {"tanh": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
+    assert text.table("en", "lab.variants") == {"torch": "torch (PyTorch's equations)",
+                                                "paper": "paper (Chung et al. 2014)"}
 
 
 def _keys_used() -> set[tuple[str, str]]:
@@ -66,7 +67,10 @@ def test_every_key_the_app_asks_for_exists():
 
 
 # <widget>("Literal words ...") or help="..." in a page: interface text that is not in app/text.
-LITERAL = re.compile(r"""\.(title|header|subheader|caption|markdown|write|info|warning|error|success|button|toggle|checkbox|radio|selectbox|multiselect|slider|select_slider|number_input|text_input|file_uploader|download_button|expander|tabs|metric|spinner|status|progress|form_submit_button|page_link|link_button|audio)\(\s*f?["'][A-Za-z]|\b(help|label|placeholder)=f?["'][A-Za-z]""")
+WIDGETS = ("title|header|subheader|caption|markdown|write|info|warning|error|success|button|toggle|checkbox|radio|"
+           "selectbox|multiselect|slider|select_slider|number_input|text_input|file_uploader|download_button|"
+           "expander|tabs|metric|spinner|status|progress|form_submit_button|page_link|link_button|audio")
+LITERAL = re.compile(rf"""\.({WIDGETS})\(\s*f?["'][A-Za-z]|\b(help|label|placeholder)=f?["'][A-Za-z]""")
 
 
 @pytest.mark.parametrize("path", APP_FILES, ids=lambda p: str(p.relative_to(ROOT)))

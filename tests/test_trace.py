@@ -4,10 +4,12 @@ import pytest
 import torch
 
 from core import fast_rnn
-from core import trace as trace_module
-from core.models import ARCHS, VARIANTS, build_model
-from core.train import Settings, Trainer, make_batches
-from core.trace import GATES, shift_inputs, trace
+from core.models import build_model, shift_inputs
+from core.records import ALIGNMENT
+from core.settings import VARIANTS, Settings
+from core.trace import trace
+from core.train import Trainer, make_batches
+from core.units import ARCHS, UNITS
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,7 @@ def test_traced_h_equals_the_fused_module(arch, weights, piece, trained):
     model = build_model(arch, "torch", seed=11) if weights == "random" else trained[arch, "torch"]
     result = trace(model, piece)
     assert np.abs(result["h"] - module_hidden(model, piece)).max() <= 1e-5
-    assert set(result.arrays) == {"h", "probs", "nll", "target", *GATES[arch]}
+    assert set(result.arrays) == {"h", "probs", "nll", "target", *UNITS[arch].traced}
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -57,7 +59,7 @@ def test_paper_variant_trace_matches_the_step_by_step_cells(arch, piece, trained
     with torch.no_grad():
         for t in range(len(piece)):
             step = rnn.cell(wx[t:t + 1], h) if arch == "gru" else rnn.cell(wx[t:t + 1], h, c)
-            for gate in GATES[arch]:
+            for gate in UNITS[arch].traced:
                 assert np.allclose(result[gate][t], step[gate][0].numpy(), atol=1e-5), (gate, t)
             h, c = step["h"], step.get("c")
 
@@ -111,4 +113,4 @@ def test_gates_are_in_range_and_lstm_cell_follows_its_equation(piece, trained):
 def test_empty_piece_is_a_clear_error():
     with pytest.raises(ValueError, match="empty"):
         trace(build_model("gru"), np.zeros((0, 88)))
-    assert trace_module.ALIGNMENT.startswith("step t has read frames 0..t-1")
+    assert ALIGNMENT.startswith("step t has read frames 0..t-1")

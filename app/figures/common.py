@@ -11,20 +11,17 @@ import plotly.graph_objects as go
 from plotly.colors import get_colorscale, sample_colorscale
 
 from app import text
+from core.units import QUANTITIES, UNITS, display_name
 
 # Okabe & Ito's colour-blind-safe palette: vermillion, blue, bluish green stay distinct under
 # protanopia, deuteranopia and tritanopia (red/green pairs do not).
-MODEL_COLORS = {"tanh": "#D55E00", "gru": "#0072B2", "lstm": "#009E73"}
+MODEL_COLORS = {key: unit.color for key, unit in UNITS.items()}  # core.units: tanh, GRU, LSTM
 # The rest of Okabe & Ito for lines of units (its yellow left out: it vanishes on white).
 LINE_COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#000000")
 
 # name -> (symbol as in the equations, value range kind): "gate" in [0, 1], "state" in
-# [-1, 1], "cell" unbounded. The words of each title are figures.panels.<name>.
-PANELS = {
-    "z": ("z", "gate"), "r": ("r", "gate"), "h_tilde": ("h̃", "state"),
-    "i": ("i", "gate"), "f": ("f", "gate"), "o": ("o", "gate"),
-    "g": ("c̃", "state"), "c": ("c", "cell"), "h": ("h", "state"),
-}
+# [-1, 1], "cell" unbounded (``core.units``). The words of each title are figures.panels.<name>.
+PANELS = {name: (q.symbol, q.range) for name, q in QUANTITIES.items()}
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 LOWEST_PITCH = 21  # MIDI pitch of key column 0 (A0)
 
@@ -49,8 +46,9 @@ PAPER = {"paper_bgcolor": "#ffffff", "plot_bgcolor": "#E5ECF6", "font": {"color"
 
 
 def model_name(arch: str, lang: str = "en") -> str:
-    """A model's name, e.g. ``gru`` -> "GRU" (``common.models``); an unknown one as it is."""
-    return text.table(lang, "common.models").get(arch, arch)
+    """A model's name, e.g. ``gru`` -> "GRU" (``core.units``: the same in every language);
+    an unknown one as it is."""
+    return display_name(arch)
 
 
 def panel_title(panel: str, lang: str = "en") -> str:

@@ -4,19 +4,29 @@ import numpy as np
 import plotly.graph_objects as go
 
 from app import text
-from app.figures.common import (COLOR_AXES, LOWEST_PITCH, PANELS, PAPER, cell_range, color_axes,
-                                compact, key_range, model_name, panel_title, pitch_axis)
+from app.figures.common import (
+    COLOR_AXES,
+    LOWEST_PITCH,
+    PANELS,
+    PAPER,
+    cell_range,
+    color_axes,
+    compact,
+    key_range,
+    model_name,
+    panel_title,
+    pitch_axis,
+)
 from app.figures.grid import Grid
+from core.units import UNITS
 
-GATE_PANELS = {"tanh": ("h",), "gru": ("z", "r"), "lstm": ("i", "f", "o")}
-CANDIDATES = {"gru": "h_tilde", "lstm": "g"}
 STEP_AXIS = {"x": "step"}  # trace meta: its x axis is the time step (``add_cursor`` finds it)
 
 
 def panels_for(arch: str, candidate: bool = False) -> tuple[str, ...]:
     """The heatmaps drawn for ``arch``: its gates (tanh: its state), + the candidate."""
-    extra = (CANDIDATES[arch],) if candidate and arch in CANDIDATES else ()
-    return GATE_PANELS[arch] + extra
+    unit = UNITS[arch]
+    return unit.panels + ((unit.candidate,) if candidate and unit.candidate else ())
 
 
 def symbol(panel: str) -> str:

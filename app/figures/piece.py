@@ -5,16 +5,29 @@ import numpy as np
 import plotly.graph_objects as go
 
 from app import text
-from app.figures.common import (COLOR_AXES, MODEL_COLORS, PANELS, PAPER, ROLL_SCALE, cell_range,
-                                compact, key_range, model_name, panel_title, pitch_axis,
-                                scale_color, scale_for)
+from app.figures.common import (
+    COLOR_AXES,
+    MODEL_COLORS,
+    PANELS,
+    PAPER,
+    ROLL_SCALE,
+    cell_range,
+    compact,
+    key_range,
+    model_name,
+    panel_title,
+    pitch_axis,
+    scale_color,
+    scale_for,
+)
 from app.figures.gates import STEP_AXIS, hover, roll_trace, symbol
 from app.figures.grid import Grid
+from core.units import UNITS
 
 WINDOW_COLOR = "rgba(255, 127, 14, 0.15)"
 CURSOR_COLOR = "#ff7f0e"
 # What the cursor panel lists for each unit: gates, candidate, cell, hidden state.
-AT_CURSOR = {"tanh": ("h",), "gru": ("z", "r", "h_tilde", "h"), "lstm": ("i", "f", "o", "g", "c", "h")}
+AT_CURSOR = {key: unit.names() for key, unit in UNITS.items()}
 
 
 def piece_figure(roll: np.ndarray, start: int = 0, title: str = "", window=None,

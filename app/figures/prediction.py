@@ -5,8 +5,17 @@ import numpy as np
 import plotly.graph_objects as go
 
 from app import text
-from app.figures.common import (LOWEST_PITCH, NLL_SCALE, PAPER, PROBABILITY_SCALE, colorbar,
-                                compact, key_range, model_name, pitch_axis)
+from app.figures.common import (
+    LOWEST_PITCH,
+    NLL_SCALE,
+    PAPER,
+    PROBABILITY_SCALE,
+    colorbar,
+    compact,
+    key_range,
+    model_name,
+    pitch_axis,
+)
 from app.figures.gates import STEP_AXIS, hover
 from app.figures.grid import Grid
 

@@ -4,8 +4,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from app import text
-from app.figures.common import (LINE_COLORS, MODEL_COLORS, PAPER, TIME_SCALE, colorbar, compact,
-                                model_name)
+from app.figures.common import LINE_COLORS, MODEL_COLORS, PAPER, TIME_SCALE, colorbar, compact, model_name
 from app.figures.gates import STEP_AXIS, hover
 from app.figures.grid import Grid
 

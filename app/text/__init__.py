@@ -48,7 +48,7 @@ def get(lang: str, key: str, **values) -> str:
 
 def table(lang: str, prefix: str) -> dict[str, str]:
     """Every key under ``prefix`` in ``lang``, by the rest of its name:
-    ``table("en", "common.models")`` -> ``{"tanh": "tanh RNN", ...}``."""
+    ``table("en", "lab.variants")`` -> ``{"torch": "torch (PyTorch's equations)", ...}``."""
     start = prefix + "."
     english = {k[len(start):]: v for k, v in catalog(DEFAULT).items() if k.startswith(start)}
     own = {k[len(start):]: v for k, v in catalog(lang).items() if k.startswith(start)}
