@@ -7,46 +7,53 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from core import checkpoint
+from core.download import text_progress
 from core.midi import MAX_STEPS
-from core.models import ARCHS, VARIANTS, PAPER_UNITS
-from core.train import OPTIMIZERS, Settings, Trainer, evaluate, fit
+from core.reproduce import PROTOCOLS, ReproduceConfig
+from core.settings import Settings
+from core.train import Trainer, evaluate, fit
 
 SPLITS = ("train", "valid", "test")
 
 
-def _add_settings_args(p: argparse.ArgumentParser) -> None:
-    d = Settings()
-    p.add_argument("--dataset", default=d.dataset, help="dataset name (see `python -m core datasets`)")
-    p.add_argument("--arch", choices=ARCHS, default=d.arch, help="recurrent unit")
-    p.add_argument("--variant", choices=VARIANTS, default=d.variant,
-                   help="torch: PyTorch's equations (fused, fast); paper: the paper's equations")
-    size = p.add_mutually_exclusive_group()
-    size.add_argument("--budget", type=int, default=d.budget, help="parameter budget; units chosen to match")
-    size.add_argument("--units", type=int, default=d.units,
-                      help=f"hidden units (the paper's: {PAPER_UNITS})")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
-    p.add_argument("--lr", type=float, default=d.lr, help="learning rate")
-    p.add_argument("--clip", type=float, default=d.clip, help="gradient-norm clipping (0 = off)")
-    p.add_argument("--weight-noise", type=float, default=d.weight_noise,
-                   help="std of weight noise in training passes (paper: 0.075)")
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--truncate", type=int, default=d.truncate, help="training chunk length (0 = whole pieces)")
-    p.add_argument("--carry-state", action="store_true",
-                   help="each chunk starts from the last state of the chunk before it (default: zeros)")
-    p.add_argument("--reshuffle", action=argparse.BooleanOptionalAction, default=d.reshuffle,
-                   help="new batch members every epoch, among pieces of about the same length "
-                        "(default); --no-reshuffle: the same groups every epoch, in a new order")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience, epochs")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device, help="cpu, cuda or auto")
+def add_fields(p: argparse.ArgumentParser, cls, keep_defaults: bool = True, skip=()) -> None:
+    """One option per field of the settings dataclass ``cls`` (``--batch-size`` for
+    ``batch_size``): its type, choices and help come from the field (``core.settings.setting``),
+    so the help always names the real default. Booleans get ``--x`` / ``--no-x``; tuples take
+    several values. ``keep_defaults`` off: an option not given is None (the config keeps its
+    own value, ``core.reproduce.with_overrides``)."""
+    chosen = [f for f in fields(cls) if f.name not in skip]
+    for group in {f.metadata["group"] for f in chosen if "group" in f.metadata}:  # argparse wants
+        members = [f for f in chosen if f.metadata.get("group") == group]       # them side by side
+        first = chosen.index(members[0])
+        chosen = chosen[:first] + members + [f for f in chosen[first:] if f not in members]
+    groups = {}
+    for f in chosen:
+        default = f.default if f.default is not MISSING else f.default_factory()
+        meta = f.metadata
+        shown = " ".join(default) if isinstance(default, tuple) else f"{default:g}" \
+            if isinstance(default, float) else str(default)
+        kw = {"default": default if keep_defaults else None,
+              "help": meta["help"] if "(default" in meta["help"] else f"{meta['help']} (default: {shown})"}
+        if isinstance(default, bool):
+            kw["action"] = argparse.BooleanOptionalAction
+        elif isinstance(default, tuple):
+            kw["nargs"] = "+"
+        else:
+            kw["type"] = type(default)
+        if "choices" in meta:
+            kw["choices"] = meta["choices"]
+        if "group" in meta and meta["group"] not in groups:
+            groups[meta["group"]] = p.add_mutually_exclusive_group()
+        target = groups[meta["group"]] if "group" in meta else p
+        target.add_argument("--" + f.name.replace("_", "-"), **kw)
 
 
 def _settings_from(args) -> Settings:
@@ -58,7 +65,7 @@ def cmd_train(args) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = _settings_from(args)
-    data = load_dataset(settings.dataset, progress=_download_progress)
+    data = load_dataset(settings.dataset, progress=text_progress())
     trainer = Trainer(settings)
     spec = trainer.model.spec
     print(f"{spec.arch.upper()} ({spec.variant}), {spec.units} units, {spec.n_params} parameters; "
@@ -82,7 +89,7 @@ def cmd_train(args) -> None:
 def cmd_evaluate(args) -> None:
     from core.data import load_dataset
     model, _ = checkpoint.load(args.checkpoint, args.device)
-    data = load_dataset(args.dataset, progress=_download_progress)
+    data = load_dataset(args.dataset, progress=text_progress())
     m = evaluate(model, data.splits[args.split])
     if m["steps"] == 0:
         raise ValueError(f"{args.dataset} {args.split} has no pieces to evaluate on")
@@ -102,7 +109,7 @@ def _piece(args, steps_per_beat: float) -> np.ndarray:
         from core.midi import midi_to_roll
         return midi_to_roll(args.midi, steps_per_beat=steps_per_beat).roll
     from core.data import load_dataset
-    pieces = load_dataset(args.dataset, progress=_download_progress).splits[args.split]
+    pieces = load_dataset(args.dataset, progress=text_progress()).splits[args.split]
     if not 0 <= args.index < len(pieces):
         raise ValueError(f"--index must be between 0 and {len(pieces) - 1} for {args.dataset} {args.split}")
     return pieces[args.index]
@@ -132,13 +139,11 @@ def cmd_sample(args) -> None:
 
 
 def cmd_reproduce(args) -> None:
-    from core.reproduce import ReproduceConfig, reproduce_all, seed_spread_all, with_overrides
-    configs = [with_overrides(ReproduceConfig(protocol=protocol), datasets=args.datasets and tuple(args.datasets),
-                              archs=args.archs and tuple(args.archs), candidates=args.candidates, seed=args.seed,
-                              budget=args.budget, max_epochs=args.max_epochs, patience=args.patience,
-                              batch_size=args.batch_size, truncate=args.truncate, carry_state=args.carry_state,
-                              reshuffle=args.reshuffle, variant=args.variant, workers=args.workers, out=args.out)
-               for protocol in dict.fromkeys(args.protocol)]
+    from core.reproduce import reproduce_all, with_overrides
+    from core.seed_spread import seed_spread_all
+    given = {f.name: getattr(args, f.name) for f in fields(ReproduceConfig) if f.name != "protocol"}
+    given = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+    configs = [with_overrides(ReproduceConfig(protocol=protocol), **given) for protocol in dict.fromkeys(args.protocol)]
 
     def progress(line: str) -> None:
         print(line, flush=True)
@@ -161,12 +166,6 @@ def cmd_datasets(args) -> None:
         print(f"{name:12s} {'ready' if name in ready else 'not downloaded (fetched on first use)'}")
 
 
-def _download_progress(done: int, total: int | None) -> None:
-    total_text = f"{total / 1e6:.1f}" if total else "?"
-    end = "\n" if total and done >= total else ""
-    print(f"\rdownloading: {done / 1e6:.1f} / {total_text} MB", end=end, file=sys.stderr, flush=True)
-
-
 def _positive(kind, most: float = math.inf):
     """An argparse type: a finite number > 0 (and <= ``most``) of ``kind``, else argparse's
     usage error."""
@@ -187,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train one model; writes DIR/model.pt and DIR/metrics.json")
-    _add_settings_args(p)
+    add_fields(p, Settings)
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (default 1: for models this small one thread is faster than "
@@ -221,31 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sample)
     p = sub.add_parser("reproduce", help="the paper's Table 2: K learning rates per unit and dataset, "
                        "in parallel, resumable")
-    p.add_argument("--protocol", nargs="+", choices=("paper", "modern"), default=["paper"],
+    p.add_argument("--protocol", nargs="+", choices=PROTOCOLS, default=["paper"],
                    help="paper: RMSProp, weight noise 0.075, log(lr)~U(-12,-6); modern: Adam, no noise; "
-                        "both: one pool of workers for the two, the first named first")
-    p.add_argument("--datasets", nargs="+", help="default: the paper's four")
-    p.add_argument("--archs", nargs="+", choices=ARCHS, help="default: all three")
-    p.add_argument("--candidates", type=int, help="K learning-rate candidates (default 10)")
-    p.add_argument("--seed", type=int, help="seeds the learning-rate draws and the runs (default 0)")
-    p.add_argument("--budget", type=int, help="parameter budget (default: the paper's sizes / ~20k)")
-    p.add_argument("--max-epochs", type=int, help="epochs per run at most (default 200)")
-    p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 10)")
-    p.add_argument("--batch-size", type=int, help="default 8")
-    p.add_argument("--truncate", type=int, help="training chunk length (default 200)")
-    p.add_argument("--carry-state", action="store_true", default=None,
-                   help="each chunk starts from the last state of the chunk before it (default: zeros)")
-    p.add_argument("--reshuffle", action="store_true", default=None,
-                   help="new batch members every epoch, among pieces of about the same length "
-                        "(default: the same groups every epoch, as the committed runs; kept apart)")
-    p.add_argument("--variant", choices=("torch", "paper"),
-                   help="unit equations: torch (PyTorch's, default) or paper (reset before the "
-                        "product, LSTM peepholes); paper runs are kept apart")
+                        "both: one pool of workers for the two, the first named first (default: paper)")
+    add_fields(p, ReproduceConfig, keep_defaults=False, skip=("protocol",))
     p.add_argument("--seeds", type=int, default=0, metavar="N",
                    help="then retrain each cell's selected learning rate with N fresh seeds, to see "
                         "how much of the table is the seed's luck (writes seeds.md; default 0: none)")
-    p.add_argument("--workers", type=int, help="parallel processes (default: all cores)")
-    p.add_argument("--out", default="results/reproduce", help="results directory (default results/reproduce)")
     p.set_defaults(func=cmd_reproduce)
     p = sub.add_parser("datasets", help="list dataset names and whether each is ready")
     p.set_defaults(func=cmd_datasets)

@@ -15,13 +15,12 @@ import os
 from pathlib import Path
 
 from core import builtin, polyphonic
-from core.dataset import LOWEST_PITCH, N_KEYS, SPLITS, DataError, Dataset  # noqa: F401
-from core.download import Progress, text_progress  # noqa: F401
+from core.download import Progress
 from core.midi import MAX_MIDI_BYTES, MAX_STEPS, MidiError, midi_to_roll
+from core.rolls import SPLITS, DataError, Dataset
 
-PAPER_DATASETS = ("jsb", "nottingham", "musedata", "piano-midi")
+PAPER_DATASETS = ("nottingham", "jsb", "musedata", "piano-midi")  # the paper's order (Table 2)
 BUILTIN_DATASETS = ("chorales", "long-memory")
-DEFAULT_DATASET = "chorales"
 
 
 def _paper_loader(name: str):

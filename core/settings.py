@@ -1,20 +1,20 @@
 """What a model and a training run are, as plain values: no torch here, so the web server can
 read, check and round-trip settings (URL, widgets) without importing PyTorch.
 
-``Settings`` decides one training run (CLI, reproduction, each Lab model); ``LabSettings`` one
-Lab setup of up to three units trained side by side; ``ModelSpec`` one model's shape.
+``Training`` holds how models train, each field with its default and its one-line help
+(``setting``); ``Settings`` (one training run: CLI, reproduction, each Lab model) and
+``LabSettings`` (one Lab setup of up to three units trained side by side) add their own
+fields to it, and the CLI builds its options from these fields. ``ModelSpec``: one model's shape.
 ``core.models``, ``core.train`` and ``core.lab`` re-export these names.
 """
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
+
+from core.units import ARCHS, UNITS
 
 N_KEYS = 88
-ARCHS = ("tanh", "gru", "lstm")
 VARIANTS = ("torch", "paper")
-PAPER_UNITS = {"tanh": 100, "gru": 46, "lstm": 36}  # the paper's Table 1
 DEFAULT_BUDGET = 20_000  # the paper's ~20k parameters
-
-GATE_BLOCKS = {"tanh": 1, "gru": 3, "lstm": 4}  # weight blocks of each unit: candidate + gates
 
 
 def count_parameters(arch: str, units: int, variant: str = "torch", keys: int = N_KEYS) -> int:
@@ -23,7 +23,7 @@ def count_parameters(arch: str, units: int, variant: str = "torch", keys: int = 
     Recurrent layer: G blocks of (W: H x D, U: H x H, two biases of H); the paper LSTM adds
     3H peephole weights. Read-out: H x 88 weights + 88 biases.
     """
-    blocks = GATE_BLOCKS[arch]
+    blocks = UNITS[arch].blocks
     H, D = units, keys
     recurrent = blocks * (H * D + H * H + 2 * H)
     if arch == "lstm" and variant == "paper":
@@ -60,47 +60,75 @@ class ModelSpec:
 OPTIMIZERS = ("adam", "rmsprop")
 
 
-@dataclass
-class Settings:
-    """Everything that decides a training run. Same settings + same seed = same numbers (CPU)."""
-    dataset: str = "chorales"     # a name from core.data's registry
-    arch: str = "gru"             # tanh | gru | lstm
-    variant: str = "torch"        # torch (PyTorch's equations, fused) | paper (the paper's)
-    budget: int = DEFAULT_BUDGET  # parameter budget, used when units is 0
-    units: int = 0                # hidden units; 0 = choose from the budget
-    optimizer: str = "adam"       # adam | rmsprop (the paper's)
-    lr: float = 1e-3              # learning rate
-    clip: float = 1.0             # rescale the gradient when its norm exceeds this (0 = off)
-    weight_noise: float = 0.0     # std of Gaussian noise on the weights in training passes (paper: 0.075)
-    batch_size: int = 8           # sequences (or chunks) per update
-    truncate: int = 200           # training chunks of at most this many steps (0 = whole pieces)
-    carry_state: bool = False     # a chunk starts from the last state of the chunk before it (else zeros)
-    reshuffle: bool = True        # new batch members each epoch (within lengths); off: the same groups
-    epochs: int = 20              # passes over the training split
-    patience: int = 5             # early stopping: epochs without a better validation NLL
-    seed: int = 0                 # model init, batch order and weight noise
-    device: str = "cpu"           # cpu | cuda | auto
+def setting(default, help: str, **cli):
+    """A settings field: its default, and the one sentence that explains it (the CLI's help,
+    the docs' tables). ``cli`` may add ``choices`` and ``group`` (mutually exclusive flags)."""
+    return field(default=default, metadata={"help": help, **cli})
 
-    def __post_init__(self):
-        self.validate()
+
+@dataclass
+class Training:
+    """How models train: the fields a run (``Settings``) and a Lab setup (``LabSettings``) share,
+    each written once here. Same settings + same seed = same numbers (CPU)."""
+    dataset: str = setting("chorales", "dataset name (see `python -m core datasets`)")
+    variant: str = setting("torch", "unit equations: torch (PyTorch's, fused, fast) or paper (the paper's)",
+                           choices=VARIANTS)
+    budget: int = setting(DEFAULT_BUDGET, "parameter budget per model; units are chosen to match",
+                          group="size")
+    optimizer: str = setting("adam", "adam, or rmsprop (the paper's)", choices=OPTIMIZERS)
+    lr: float = setting(1e-3, "learning rate")
+    clip: float = setting(1.0, "rescale the gradient when its norm exceeds this (0 = off)")
+    weight_noise: float = setting(0.0, "std of Gaussian noise on the weights in training passes "
+                                       "(the paper: 0.075)")
+    batch_size: int = setting(8, "sequences (or chunks) per update")
+    truncate: int = setting(200, "training chunks of at most this many steps (0 = whole pieces)")
+    carry_state: bool = setting(False, "each chunk starts from the last state of the chunk before it "
+                                       "(else from zeros)")
+    reshuffle: bool = setting(True, "new batch members every epoch, among pieces of about the same "
+                                    "length (else the same groups every epoch, in a new order)")
+    seed: int = setting(0, "initial weights, batch order and weight noise")
 
     def validate(self) -> None:
         checks = [
-            (self.arch in ARCHS, f"arch must be one of {', '.join(ARCHS)}"),
             (self.variant in VARIANTS, f"variant must be one of {', '.join(VARIANTS)}"),
             (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
             (math.isfinite(self.lr) and self.lr > 0, "lr must be a positive number"),
             (self.clip >= 0 and self.weight_noise >= 0, "clip and weight_noise must be >= 0"),
-            (self.batch_size >= 1 and self.epochs >= 0 and self.patience >= 1,
-             "batch_size and patience must be >= 1, epochs >= 0"),
-            (self.units >= 0 and self.budget >= 1 and self.truncate >= 0,
-             "units and truncate must be >= 0, budget >= 1"),
+            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.budget >= 1 and self.truncate >= 0, "truncate must be >= 0, budget >= 1"),
             (isinstance(self.carry_state, bool) and isinstance(self.reshuffle, bool),
              "carry_state and reshuffle must be True or False"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"invalid settings: {message}")
+
+    def training(self) -> dict:
+        """The ``Training`` fields and their values."""
+        return {f.name: getattr(self, f.name) for f in fields(Training)}
+
+
+@dataclass
+class Settings(Training):
+    """Everything that decides one training run (the CLI's ``train``, the reproduction, each
+    Lab model)."""
+    arch: str = setting("gru", "recurrent unit", choices=ARCHS)
+    units: int = setting(0, "hidden units; 0 = choose from the budget (the paper's: "
+                            + ", ".join(f"{UNITS[a].name} {UNITS[a].paper_units}" for a in ARCHS) + ")",
+                         group="size")
+    epochs: int = setting(20, "passes over the training split at most")
+    patience: int = setting(5, "early stopping: epochs without a better validation NLL")
+    device: str = setting("cpu", "cpu, cuda or auto")
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        super().validate()
+        if self.arch not in ARCHS:
+            raise ValueError(f"invalid settings: arch must be one of {', '.join(ARCHS)}")
+        if not (self.epochs >= 0 and self.patience >= 1 and self.units >= 0):
+            raise ValueError("invalid settings: patience must be >= 1, epochs and units >= 0")
 
     @classmethod
     def from_dict(cls, d: dict) -> "Settings":
@@ -116,23 +144,22 @@ class Settings:
         return asdict(self)
 
 
+_SAME = object()
+
+
+def same_as(name: str, default=_SAME):
+    """A field of another settings type that means what ``Settings``' field ``name`` means:
+    its help, and its default unless ``default`` is given (the reproduction's patience)."""
+    f = next(f for f in fields(Settings) if f.name == name)
+    return field(default=f.default if default is _SAME else default, metadata=f.metadata)
+
+
 @dataclass
-class LabSettings:
-    """One Lab setup; every field is mirrored in the page's URL. A change means a reset."""
-    dataset: str = "chorales"           # a core.data registry name ("midi": uploaded files)
-    archs: tuple = ARCHS                # which of tanh / gru / lstm train side by side
-    variant: str = "torch"              # torch | paper equations
-    budget: int = DEFAULT_BUDGET        # parameters per model; units are chosen to match
-    optimizer: str = "adam"             # adam | rmsprop (the paper's)
-    lr: float = 1e-3                    # learning rate
-    clip: float = 1.0                   # gradient-norm clipping (0 = off)
-    weight_noise: float = 0.0           # std of weight noise (the paper: 0.075)
-    batch_size: int = 8                 # sequences (chunks) per update
-    truncate: int = 200                 # chunk length in steps (0 = whole pieces)
-    carry_state: bool = False           # chunks of a piece in order, each from the last's state
-    reshuffle: bool = True              # new batch members each epoch (off: the same groups)
-    seed: int = 0                       # initial weights, batch order, weight noise
-    eval_every: int = 5                 # updates between validation passes
+class LabSettings(Training):
+    """One Lab setup: up to three units trained side by side on the same batches. Every field
+    is mirrored in the page's URL; a change means a reset."""
+    archs: tuple = setting(ARCHS, "which units train side by side", choices=ARCHS)
+    eval_every: int = setting(5, "updates between validation passes")
 
     def __post_init__(self):
         self.archs = tuple(a for a in ARCHS if a in self.archs)  # canonical order, no repeats
@@ -143,14 +170,11 @@ class LabSettings:
             raise ValueError("choose at least one architecture")
         if self.eval_every < 1:
             raise ValueError("eval_every must be >= 1")
-        self.trainer_settings(self.archs[0])  # Settings checks the rest
+        super().validate()
 
     def trainer_settings(self, arch: str) -> Settings:
-        return Settings(dataset=self.dataset, arch=arch, variant=self.variant, budget=self.budget,
-                        optimizer=self.optimizer, lr=self.lr, clip=self.clip,
-                        weight_noise=self.weight_noise, batch_size=self.batch_size,
-                        truncate=self.truncate, carry_state=self.carry_state,
-                        reshuffle=self.reshuffle, seed=self.seed)
+        """The settings each of the Lab's models trains with."""
+        return Settings(**self.training(), arch=arch)
 
     def specs(self) -> list[ModelSpec]:
         """The models this setup builds (units from the budget; ``.n_params`` exact)."""
@@ -177,7 +201,7 @@ class LabSettings:
                 continue
             raw = str(params[f.name])
             try:
-                values[f.name] = _parse_field(f.name, raw, f.default)
+                values[f.name] = _parse_field(f, raw)
                 cls(**{f.name: values[f.name]})
             except ValueError as e:
                 values.pop(f.name, None)
@@ -185,17 +209,18 @@ class LabSettings:
         return cls(**values), problems
 
 
-def _parse_field(name: str, raw: str, default):
-    if name == "archs":
-        archs = tuple(a.strip() for a in raw.split(",") if a.strip())
-        unknown = [a for a in archs if a not in ARCHS]
+def _parse_field(f, raw: str):
+    """The value of field ``f`` written as ``raw`` in a URL, or a ValueError saying why not."""
+    default, choices = f.default, f.metadata.get("choices")
+    if isinstance(default, tuple):  # a comma-separated list of choices
+        values = tuple(a.strip() for a in raw.split(",") if a.strip())
+        unknown = [a for a in values if a not in choices]
         if unknown:
-            raise ValueError(f"unknown architecture {unknown[0]!r}")
-        return archs
-    if name in ("variant", "optimizer"):
-        allowed = VARIANTS if name == "variant" else OPTIMIZERS
-        if raw not in allowed:
-            raise ValueError(f"choose one of {', '.join(allowed)}")
+            raise ValueError(f"unknown {f.name} value {unknown[0]!r}; choose from {', '.join(choices)}")
+        return values
+    if choices:
+        if raw not in choices:
+            raise ValueError(f"choose one of {', '.join(choices)}")
         return raw
     if isinstance(default, bool):
         if raw.lower() not in ("1", "true", "yes", "0", "false", "no"):

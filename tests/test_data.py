@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from core import data, polyphonic
-from core.data import DataError, load_dataset
-from core.dataset import fingerprint_splits
+from core.data import load_dataset
+from core.rolls import DataError, fingerprint_splits
 from core.safe_pickle import safe_load_bytes
 
 # name -> split -> (pieces, min/median/max length, lowest/highest pitch, mean notes per step)
@@ -199,7 +199,7 @@ def test_available_datasets_lists_local_files(monkeypatch):
 def test_registry_names_and_errors():
     assert set(data.DATASETS) == {*data.PAPER_DATASETS, *data.BUILTIN_DATASETS, "midi"}
     assert set(data.TITLES) == set(data.DATASETS)
-    with pytest.raises(DataError, match="jsb, nottingham, musedata, piano-midi, chorales"):
+    with pytest.raises(DataError, match="nottingham, jsb, musedata, piano-midi, chorales"):
         load_dataset("bach")
     with pytest.raises(DataError, match="no setting colour"):
         load_dataset("chorales", colour="red")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.reproduce import (PAPER_TABLE, SEED_BASE, ReproduceConfig, best_runs, compare_units, load_runs,
-                            reproduce, reproduce_all, seed_jobs, seed_path, seed_spread_all, table_markdown)
+from core.reproduce import PAPER_TABLE, ReproduceConfig, best_runs, load_runs, reproduce, reproduce_all, table_markdown
+from core.seed_spread import SEED_BASE, compare_units, seed_jobs, seed_path, seed_spread_all
 
 
 @pytest.fixture
