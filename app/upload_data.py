@@ -1,5 +1,7 @@
 """The "Your own music" page's logic, without widgets: which models to apply, their traces on
-the uploaded piece, the window the charts show, the cursor's values and the downloads.
+the uploaded piece, the window the charts show, the cursor's values, the downloads and the
+page's sentences (in the page's language). Its widgets are ``app.upload_inputs`` (choices) and
+``app.upload_views`` (charts, downloads, sampling); ``app/screens/upload.py`` puts them in order.
 
 Models are named here (``core.records.ModelRef``: a shipped checkpoint by its manifest name, or
 the Lab's weights as its worker sent them, ``app.session.trained_weights``) and built, traced and
@@ -11,14 +13,17 @@ import io
 import numpy as np
 
 from app import session
-from app.figures.gates import panels_for
+from app.figures.common import model_name
 from app.figures.piece import AT_CURSOR
-from core.lab import pca_2d
+from app.i18n import dataset_title, t, table
+from core.midi import MAX_STEPS
 from core.pretrained import list_pretrained
 from core.records import ModelRef
 from core.settings import ModelSpec
+from core.views import window_view
 
 MAX_CSV_STEPS = 20_000  # the CSV holds every step: the core's own longest piece
+NOTE_VALUES = (1, 2, 4)  # steps per beat that have a note value's name (upload.note_values)
 
 
 def shipped_sets() -> dict[tuple[str, str], dict]:
@@ -55,20 +60,9 @@ def trace_all(models: dict, roll: np.ndarray) -> dict:
 
 
 def window_views(traces: dict, start: int, stop: int) -> dict:
-    """What the Lab's plot builders take, for steps start..stop-1 of every model's trace:
-    arch -> {"units", "gates", "h", "state", "state_name", "probs", "nll", "pca",
-    "pca_share", "unit_order"} (the same keys as ``core.lab.Lab.views``)."""
-    out = {}
-    for arch, tr in traces.items():
-        w = {k: v[start:stop] for k, v in tr.arrays.items() if k != "target"}
-        state_name = "c" if arch == "lstm" else "h"
-        pca, share = pca_2d(w[state_name])
-        out[arch] = {"units": tr.units, "state_name": state_name, "state": w[state_name],
-                     "gates": {g: w[g] for g in panels_for(arch, candidate=True)},
-                     "h": w["h"], "probs": w["probs"], "nll": w["nll"], "pca": pca,
-                     "pca_share": share,
-                     "unit_order": np.argsort(-w[state_name].var(axis=0), kind="stable")}
-    return out
+    """arch -> ``core.views.window_view`` of steps start..stop-1 of that model's trace: the
+    numbers the Lab's plot builders take, made as the Lab makes them."""
+    return {arch: window_view(tr.arrays, arch, tr.units, start, stop) for arch, tr in traces.items()}
 
 
 def cursor_values(traces: dict, step: int, units: dict) -> dict:
@@ -107,3 +101,66 @@ def steady_tempo(step_times: np.ndarray, steps_per_beat: float) -> float:
     steps = np.diff(np.asarray(step_times, dtype=float))
     seconds = float(np.median(steps)) if len(steps) else 0.5 / steps_per_beat
     return 60.0 / (max(seconds, 1e-3) * steps_per_beat)
+
+
+# -- the page's sentences ------------------------------------------------------------------------
+def note_value(spb: float) -> str:
+    """The note value one step stands for ("eighth notes"), or "steps" when it has no name."""
+    return t(f"upload.note_values.{spb:g}" if spb in NOTE_VALUES else "upload.note_values.other")
+
+
+def resolution_options(trained_spb: float) -> tuple[list, dict]:
+    """The resolutions offered (steps per beat, ascending: the named note values and the
+    models' own) and each one's label; the models' own is marked as theirs."""
+    options = sorted(set(NOTE_VALUES) | {trained_spb})
+    labels = {s: t("upload.resolution.trained" if s == trained_spb else "upload.resolution.option",
+                   spb=f"{s:g}", note=note_value(s)) for s in options}
+    return options, labels
+
+
+def set_label(key: tuple[str, str], chosen: dict) -> str:
+    """A pretrained set (``shipped_sets``) as the selector shows it: dataset, equations and
+    each model's size."""
+    models = ", ".join(t("upload.source.set_model", model=model_name(a), units=e.units)
+                       for a, e in chosen["entries"].items())
+    return t("upload.source.set_option", dataset=dataset_title(key[0]),
+             variant=table("upload.variants").get(key[1], key[1]), models=models)
+
+
+def pretrained_label(chosen: dict) -> str:
+    """What a pretrained set applies: each model's test NLL."""
+    nll = ", ".join(f"{model_name(a)} {e.test_nll:.2f}" for a, e in chosen["entries"].items())
+    return t("upload.source.pretrained_label", nll=nll)
+
+
+def lab_label(weights: dict) -> str:
+    """What the Lab's models (``core.lab.Lab.weights``) apply: their dataset and updates."""
+    settings = next(iter(weights.values()))["settings"]
+    updates = ", ".join(t("upload.source.lab_updates", model=model_name(a), n=w["updates"])
+                        for a, w in weights.items())
+    return t("upload.source.lab_label", dataset=dataset_title(settings["dataset"]), updates=updates)
+
+
+def midi_reason(error, size: int, limit: int) -> str:
+    """The page's sentence for a ``core.midi.MidiError``'s kind (core's own message is
+    English), for a file of ``size`` bytes and an upload limit of ``limit`` bytes."""
+    if error.kind == "too_large":
+        return t("upload.errors.midi.too_large", size=f"{size / 1e6:.1f}", limit=f"{limit / 1e6:.1f}")
+    if error.kind == "too_long":
+        return t("upload.errors.midi.too_long", limit=MAX_STEPS)
+    reasons = table("upload.errors.midi")
+    return reasons.get(error.kind, reasons["other"])
+
+
+def piece_caption(piece, spb: float, window) -> str:
+    """Resolution, length, the parts merged, notes left out (of a ``core.midi.MidiRoll``);
+    the shaded window if any."""
+    per_beat = t("upload.resolution.one" if spb == 1 else "upload.resolution.many", spb=f"{spb:g}")
+    sentences = [t("upload.piece.caption", per_beat=per_beat, note=note_value(spb),
+                   steps=len(piece.roll), seconds=f"{piece.end_time:.1f}",
+                   parts=", ".join(piece.instruments[i] for i in piece.selected))]
+    if piece.dropped_notes:
+        sentences.append(t("upload.piece.dropped", n=piece.dropped_notes))
+    if window:
+        sentences.append(t("upload.piece.window"))
+    return " ".join(sentences)

@@ -10,12 +10,12 @@ from dataclasses import asdict
 
 import numpy as np
 
-from core.data import dataset_choices  # noqa: F401  (re-exported)
-from core.settings import ARCHS, LabSettings  # noqa: F401  (LabSettings' home; re-exported)
+from core.settings import LabSettings
+from core.units import display_name
+from core.views import window_bounds, window_view
 
 VALID_MAX_STEPS = 4000   # live validation uses the first pieces up to this many steps (speed)
 LOSS_MAX_POINTS = 250    # train-loss points per model sent to the page (bin means beyond)
-NAMES = {"tanh": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
 WINDOW_MAX = 256         # longest stretch of a piece whose gates are sent to the page
 
 
@@ -57,26 +57,6 @@ def bin_means(values: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarr
     edges = np.linspace(0, n, max_points + 1).astype(int)
     sums = np.add.reduceat(np.asarray(values, dtype=float), edges[:-1])
     return (edges[:-1] + edges[1:] - 1) / 2, sums / np.diff(edges)
-
-
-def pca_2d(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Project states (T, H) on their first two principal components.
-
-    Returns the projection (T, 2) and the share of variance of each component (2,). Signs
-    are fixed (largest loading positive) so the path does not flip between refreshes.
-    """
-    x = np.asarray(states, dtype=np.float64)
-    x = x - x.mean(axis=0)
-    if len(x) < 2 or not np.any(x):
-        return np.zeros((len(x), 2)), np.zeros(2)
-    _, s, vt = np.linalg.svd(x, full_matrices=False)
-    vt = vt[:2]
-    signs = np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])
-    proj = np.zeros((len(x), 2))
-    proj[:, :len(vt)] = x @ (vt * signs[:, None]).T
-    share = np.zeros(2)
-    share[:len(vt)] = (s[:2] ** 2) / max(float((s ** 2).sum()), 1e-30)
-    return proj, share
 
 
 class Lab:
@@ -125,7 +105,7 @@ class Lab:
             if result.diverged:
                 diverged = {"kind": "diverged", "arch": arch, "loss": result.loss,
                             "norm": result.grad_norm, "update": trainer.updates + 1,
-                            "lr": self.settings.lr, "text": f"{NAMES[arch]}: {result.message}"}
+                            "lr": self.settings.lr, "text": f"{display_name(arch)}: {result.message}"}
                 self.messages = (self.messages + [diverged])[-5:]
             else:
                 self.train_rows[arch].append((trainer.updates, trainer.seconds, result.loss))
@@ -149,7 +129,7 @@ class Lab:
             first, last = rows[0][2], rows[-1][2]
             if len(rows) > 1 and not last < 2 * first:  # also catches inf / nan
                 out.append({"kind": "too_high", "arch": arch, "first": first, "last": last, "lr": lr,
-                            "text": f"{NAMES[arch]}: validation NLL {last:.4g} is far above its "
+                            "text": f"{display_name(arch)}: validation NLL {last:.4g} is far above its "
                                     f"start ({first:.4g}): the learning rate {lr:g} is probably "
                                     "too large."})
         return out
@@ -207,34 +187,22 @@ class Lab:
 
         Returns ``{"piece", "start", "n_steps" (of the whole piece), "target" (L, 88) uint8,
         "models": {arch: {"units", "gates": {name: (L, H)}, "state" (L, H: c for the LSTM,
-        h otherwise), "state_name", "probs" (L, 88), "nll" (L,), "pca" (L, 2), "pca_share" (2,),
-        "unit_order" (units by variance over the window, largest first)}}}``.
+        h otherwise), "state_name", "h" (L, H), "probs" (L, 88), "nll" (L,), "pca" (L, 2),
+        "pca_share" (2,), "unit_order" (units by variance over the window, largest first)}}}``:
+        each model's view is ``core.views.window_view`` (its gates and state from ``core.units``).
         """
         from core.trace import trace
         piece = min(max(int(piece), 0), len(self.pieces) - 1)
         roll = self.pieces[piece]
-        start = min(max(int(start), 0), max(len(roll) - 1, 0))
-        stop = min(len(roll), start + min(max(int(length), 1), WINDOW_MAX))
+        start, stop = window_bounds(len(roll), start, length, WINDOW_MAX)
         key = (self.steps, piece, start, stop)
         if key == self._views_key:
             return self._views
         models = {}
         for arch, trainer in self.trainers.items():
-            a = trace(trainer.model, roll[:stop]).arrays  # causal: later frames are not needed
-            window = {k: v[start:stop].astype(np.float32) for k, v in a.items() if k != "target"}
-            state_name = "c" if arch == "lstm" else "h"
-            pca, share = pca_2d(window[state_name])
-            models[arch] = {"units": trainer.model.spec.units, "state_name": state_name,
-                            "gates": {g: window[g] for g in _VIEW_GATES[arch]},
-                            "state": window[state_name], "h": window["h"],
-                            "probs": window["probs"], "nll": window["nll"], "pca": pca,
-                            "pca_share": share,
-                            "unit_order": np.argsort(-window[state_name].var(axis=0), kind="stable")}
+            arrays = trace(trainer.model, roll[:stop]).arrays  # causal: later frames are not needed
+            models[arch] = window_view(arrays, arch, trainer.model.spec.units, start, stop)
         self._views = {"piece": piece, "start": start, "n_steps": len(roll),
                        "target": np.asarray(roll[start:stop], dtype=np.uint8), "models": models}
         self._views_key = key
         return self._views
-
-
-# Gates sent to the page; the candidate (g / h_tilde) is drawn only on request.
-_VIEW_GATES = {"tanh": (), "gru": ("z", "r", "h_tilde"), "lstm": ("i", "f", "o", "g")}

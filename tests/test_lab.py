@@ -5,13 +5,12 @@ from multiprocessing import Pipe
 import numpy as np
 import pytest
 
-from core import train as train_module
 from core import lab_protocol as protocol
 from core import lab_worker as worker_module
-from core.lab import (Lab, LabSettings, bin_means, history_csv, load_lab_dataset, pca_2d,
-                      validation_pieces)
+from core import train as train_module
+from core.lab import Lab, bin_means, history_csv, load_lab_dataset, validation_pieces
 from core.lab_worker import Worker, run_worker
-from core.models import count_parameters
+from core.settings import LabSettings, count_parameters
 
 
 @pytest.fixture(scope="module")
@@ -73,16 +72,6 @@ def test_bin_means_by_hand():
     assert means.tolist() == [2.0, 6.0] and idx.tolist() == [0.5, 2.5]
     idx, means = bin_means(np.array([4.0, 5.0]), 10)
     assert means.tolist() == [4.0, 5.0] and idx.tolist() == [0.0, 1.0]
-
-
-def test_pca_2d_on_a_line_puts_all_variance_on_pc1():
-    t = np.arange(5.0)
-    states = np.column_stack([t, 2 * t, np.zeros(5)])  # a straight path
-    proj, share = pca_2d(states)
-    assert share[0] == pytest.approx(1.0) and share[1] == pytest.approx(0.0, abs=1e-12)
-    assert np.allclose(np.abs(proj[:, 0]), np.abs(t - 2) * np.sqrt(5))
-    assert proj[-1, 0] > 0  # sign fixed: the largest loading is positive
-    assert np.allclose(pca_2d(np.ones((3, 4)))[0], 0)  # a constant state: no direction
 
 
 def test_validation_pieces_caps_steps_but_keeps_one():
@@ -164,7 +153,7 @@ def test_worker_commands(chorales, monkeypatch):
 
 
 def test_worker_reports_a_missing_dataset(monkeypatch):
-    from core.data import DataError
+    from core.rolls import DataError
 
     def missing(name):
         raise DataError(f"{name}: no local copy and the download failed (offline)")

@@ -9,7 +9,7 @@ import pretty_midi
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.upload import trace_csv, trace_npz
+from app.upload_data import trace_csv, trace_npz
 from core.midi import midi_to_roll, roll_to_midi_bytes
 from core.pretrained import load_pretrained
 from core.trace import trace
@@ -120,7 +120,7 @@ def test_sampling_gives_midi_of_the_requested_length(good):
     assert not at.exception
     got = at.session_state["up_samples"]
     assert got["steps"] == 20 and got["prime_end"] == 24
-    for arch, roll in got["rolls"].items():
+    for roll in got["rolls"].values():
         assert roll.shape == (20, 88)
         data = roll_to_midi_bytes(roll, tempo=120, steps_per_beat=1)  # what the button serves
         pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
@@ -152,7 +152,8 @@ def test_each_bad_upload_is_a_clear_message_and_the_page_keeps_working():
 
 def test_the_labs_models_apply_and_without_them_the_page_says_what_to_do():
     from core.data import load_dataset
-    from core.lab import Lab, LabSettings
+    from core.lab import Lab
+    from core.settings import LabSettings
     at = open_page()
     at.radio(key="up_source").set_value("lab").run()
     assert "open the **Lab** page" in at.info[0].value and not at.exception
