@@ -6,10 +6,10 @@ and teacher mode (``app.teacher``, re-exported here).
 import streamlit as st
 
 from app import session
-from app import upload as up
+from app import upload_data as up
 from app.figures.common import model_name
 from app.i18n import dataset_title, t
-from app.teacher import control, hidden, is_hidden, labels, url_value  # noqa: F401  (teacher mode)
+from app.teacher import control, is_hidden, labels
 from core.checkpoint import CheckpointError
 from core.data import DataError, available_datasets, load_dataset
 from core.lab import validation_pieces

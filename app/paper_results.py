@@ -13,13 +13,20 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.reproduce import (FIELD_RNN, PAPER_TABLE, ReproduceConfig, best_runs, candidates_done,
-                            learning_curves, load_runs)
+from core.reproduce import (
+    FIELD_RNN,
+    PAPER_TABLE,
+    ReproduceConfig,
+    best_runs,
+    candidates_done,
+    learning_curves,
+    load_runs,
+)
+from core.units import display_name
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "reproduce"
 MAX_CANDIDATES, MAX_EPOCHS = 4, 20
-UNIT_NAMES = {"tanh": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
 
 
 def committed_config(protocol: str, variant: str = "torch") -> ReproduceConfig:
@@ -40,7 +47,7 @@ def table_rows(config: ReproduceConfig) -> list[dict]:
     for dataset in config.datasets:
         for arch in config.archs:
             run, paper = best.get((dataset, arch)), PAPER_TABLE.get(dataset, {}).get(arch)
-            row = {"dataset": dataset, "unit": UNIT_NAMES[arch],
+            row = {"dataset": dataset, "unit": display_name(arch),
                    "paper_train": paper[0] if paper else None, "paper_test": paper[1] if paper else None}
             if run:
                 row |= {"candidates": f"{done[dataset, arch]}/{config.candidates}",
@@ -68,7 +75,7 @@ def field_rows(rows: list[dict]) -> list[dict]:
     and the paper's. Datasets whose tanh cell has no run yet are left out."""
     out = []
     for r in rows:
-        if r["unit"] != UNIT_NAMES["tanh"] or "ours_test" not in r:
+        if r["unit"] != display_name("tanh") or "ours_test" not in r:
             continue
         sgd, hf = FIELD_RNN[r["dataset"]]["sgd"], FIELD_RNN[r["dataset"]]["hf"]
         out.append({"dataset": r["dataset"], "field_sgd": sgd, "field_hf": hf,
@@ -112,14 +119,14 @@ def seed_spread(protocol: str) -> tuple[list[dict], list[dict]]:
     if not path.exists():
         return [], []
     saved = json.loads(path.read_text())
-    cells = [{"dataset": c["dataset"], "unit": UNIT_NAMES[c["arch"]], "seeds": c["seeds"], "lr": c["lr"],
+    cells = [{"dataset": c["dataset"], "unit": display_name(c["arch"]), "seeds": c["seeds"], "lr": c["lr"],
               "seed_mean": round(c["test_mean"], 3), "seed_sd": round(c["test_sd"], 3),
               "seed_min": round(c["test_min"], 3), "seed_max": round(c["test_max"], 3),
               "ours_test": round(c["selected_test"], 3) if c["selected_test"] is not None else None}
              for c in saved["cells"]]
-    pairs = [{"dataset": p["dataset"], "pair": f"{UNIT_NAMES[p['a']]} − {UNIT_NAMES[p['b']]}",
+    pairs = [{"dataset": p["dataset"], "pair": f"{display_name(p['a'])} − {display_name(p['b'])}",
               "diff": round(p["diff"], 3), "two_se": round(2 * p["se"], 3),
-              "lower": UNIT_NAMES[p["lower"]] if p["lower"] else None} for p in saved["pairs"]]
+              "lower": display_name(p["lower"]) if p["lower"] else None} for p in saved["pairs"]]
     return cells, pairs
 
 

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.teaching import LAB_WEIGHTS
+from app.choosers import LAB_WEIGHTS
+from core.analysis import memory_gradients, model_saturation
 from core.data import load_dataset
-from core.lab import Lab, LabSettings, validation_pieces
-from core.teaching import memory_gradients, model_saturation
+from core.lab import Lab, validation_pieces
+from core.settings import LabSettings
 from core.teaching_cells import Clamp, intervention
 from tests.apptest import decode, new_app
 
@@ -108,7 +109,8 @@ def test_korean_page_speaks_korean(lab):
     assert any(m.label == "모든 유닛에 f = 1일 때 시간 단계당 평균 NLL" for m in at.metric)
     assert any(title(s).startswith("LSTM, 모든 유닛에 f = 1: ") for s in specs(at))   # the chart too
     assert any("유닛 0, 시간 단계 0" in m.value and "이전 은닉 상태" in m.value for m in at.markdown)
-    assert at.radio(key="tools_source").options == ["사전 학습된 모델 (GateLab 제공)", "이 세션에서 학습 (실험실 페이지)"]
+    assert at.radio(key="tools_source").options == ["사전 학습된 모델 (GateLab 제공)",
+                                                    "이 세션에서 학습 (실험실 페이지)"]
     assert at.radio(key="sat_over").options == ["검증 데이터 전체", "이 곡"]
     at.radio(key="sat_over").set_value("piece").run()
     assert not at.exception

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from app import text
+from app import text, tools_data, tools_views
 from app.text import LANGS
 from core.data import TITLES
-from core.teaching_cells import CLAMP_MEANINGS
+from core.units import ARCHS, UNITS
 
 ROOT = Path(__file__).resolve().parents[1]
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -19,10 +19,12 @@ STEPS = ("loss", "gates", "memory")
 
 
 def computed_keys() -> list[str]:
-    """Every key app/screens/tools.py, app/screens/lesson.py and app/teaching.py build."""
+    """Every key the Gate tools (app/tools_data.py, app/tools_views.py, app/screens/tools.py),
+    app/screens/lesson.py and app/choosers.py build."""
     keys = [f"tools.names.{n}" for n in TOOLS]
-    keys += [f"tools.clamps.{a}.{g}{v:g}" for a, g, v in CLAMP_MEANINGS]
-    keys += [f"tools.notes.{a}_{v}" for a in ("tanh", "gru", "lstm") for v in ("torch", "paper")]
+    keys += [f"tools.clamps.{a}.{g}{v:g}" for a in ARCHS for g, v in UNITS[a].clamps]
+    keys += [f"tools.notes.{a}_{v}" for a in ARCHS for v in ("torch", "paper")]
+    keys += [f"figures.panels.{q.name}" for a in ARCHS for q in UNITS[a].quantities]
     keys += [f"tools.variants.{v}" for v in ("torch", "paper")]
     keys += [f"tools.models.sources.{s}" for s in ("shipped", "lab")]
     keys += [f"tools.saturation.{o}" for o in ("split", "piece")]
@@ -37,21 +39,24 @@ def test_every_computed_key_exists(lang):
 
 
 def test_the_names_here_are_the_pages_own():
-    """Importing a page script would run it: its constants are read from its source."""
+    """Importing a page script would run it: its constants are read from its source. The Gate
+    tools' names live in a module (app/tools_data.py), imported."""
     def constant(path: str, name: str):
         tree = ast.parse((ROOT / path).read_text())
         return next(ast.literal_eval(node.value) for node in tree.body
                     if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name)
-    assert constant("app/screens/tools.py", "TOOLS") == TOOLS
+    assert tools_data.TOOLS == TOOLS and set(tools_views.VIEWS) == set(TOOLS)
     assert constant("app/screens/lesson.py", "STEPS") == STEPS
-    assert constant("app/teaching.py", "SOURCES") == ("shipped", "lab")
+    assert constant("app/choosers.py", "SOURCES") == ("shipped", "lab")
 
 
-def test_clamp_meanings_keep_the_english_of_core_and_are_translated():
-    for (arch, gate, value), english in CLAMP_MEANINGS.items():
-        key = f"tools.clamps.{arch}.{gate}{value:g}"
-        assert text.get("en", key) == english
-        assert HANGUL.search(text.get("ko", key)), key
+def test_clamp_meanings_name_their_gate_and_value_and_are_translated():
+    for arch in ARCHS:
+        for gate, value in UNITS[arch].clamps:
+            key = f"tools.clamps.{arch}.{gate}{value:g}"
+            assert gate in UNITS[arch].gates
+            assert text.get("en", key).startswith(f"{gate} = {value:g}: ")
+            assert HANGUL.search(text.get("ko", key)), key
 
 
 def test_korean_uses_the_glossary():

@@ -1,0 +1,83 @@
+"""What the Paper page writes, without widgets: the tables' headers, cells and number formats,
+its sentences (the independent check, the seed spread, what has not run yet) and its option
+labels. The results themselves come from ``app.paper_results``; the widgets that show these
+are in ``app.paper_views``. Outside a page run the page's language is English.
+"""
+from app.i18n import dataset_title, t, table
+from core.reproduce import PROTOCOLS
+
+X_AXES = ("updates", "seconds")  # paper.curves.<name>
+SIGNED = ("diff", "ours_vs_hf", "paper_vs_hf")  # differences, shown with their sign
+OURS = ("ours_train", "ours_test", "torch_test", "seed_mean", "seed_sd", "seed_min", "seed_max",
+        "two_se")  # ours to the third decimal, all alike
+PRINTED = ("paper_train", "paper_test", "field_sgd", "field_hf")  # as the papers print them: 2 decimals
+NUMBER_FORMATS = {"lr": "%.2e", **dict.fromkeys(SIGNED, "%+.3f"), **dict.fromkeys(OURS, "%.3f"),
+                  **dict.fromkeys(PRINTED, "%.2f")}  # printf formats of the data grid's numbers
+RERUN_LEFT_OUT = ("long-memory",)  # not in the paper: no rerun of it
+RERUN_DEFAULT = "chorales"
+
+
+def headers(relabel: dict | None = None) -> dict:
+    """The tables' translated column headers by key (``paper.columns``), ``relabel`` renaming some."""
+    return table("paper.columns") | (relabel or {})
+
+
+def titled(rows: list[dict]) -> list[dict]:
+    """``rows`` with each dataset by its title in the page's language."""
+    return [{**r, "dataset": dataset_title(r["dataset"])} for r in rows]
+
+
+def cell(key: str, value) -> str:
+    """A cell as text (the projector's HTML table): blank where there is nothing, differences
+    signed, the learning rate in e-notation."""
+    if value is None:
+        return ""
+    if key in SIGNED:
+        return f"{value:+.3f}"
+    return f"{value:.2e}" if key == "lr" else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def text_cells(rows: list[dict], names: dict) -> list[dict]:
+    """``rows`` as text cells under the headers ``names`` (keys without one keep their key)."""
+    return [{names.get(k, k): cell(k, v) for k, v in r.items()} for r in rows]
+
+
+def protocol_labels() -> dict:
+    return {p: t(f"paper.protocol.{p}") for p in PROTOCOLS}
+
+
+def axis_labels() -> dict:
+    return {v: t(f"paper.curves.{v}") for v in X_AXES}
+
+
+def not_run(missing: list[str]) -> str:
+    """The note under Table 2 naming the datasets with a cell missing or short of candidates."""
+    return t("paper.not_run", datasets=", ".join(dataset_title(d) for d in missing))
+
+
+def field_text(ours: float, theirs: tuple[float, float]) -> str:
+    """The independent check's paragraph, from ``paper_results.field_spread``: its verdict only
+    while ours is the closer to the field's RNN everywhere."""
+    text = t("paper.field.intro", ours=f"{ours:.2f}", paper_low=f"{theirs[0]:.1f}", paper_high=f"{theirs[1]:.1f}")
+    if ours < theirs[0]:
+        text += " " + t("paper.field.verdict")
+    return text + " " + t("paper.field.more")
+
+
+def seeds_text(cells: list[dict], pairs: list[dict]) -> str:
+    """The seed spread's introduction: how many seeds, pairs and told-apart pairs, which datasets."""
+    return t("paper.seeds.intro", seeds=max(c["seeds"] for c in cells), pairs=len(pairs),
+             ordered=sum(p["lower"] is not None for p in pairs),
+             datasets=", ".join(dict.fromkeys(dataset_title(c["dataset"]) for c in cells)))
+
+
+def verdicts(pairs: list[dict]) -> list[dict]:
+    """The pairs with ``lower`` as a sentence: which unit is lower, or not told apart."""
+    return [p | {"lower": t("paper.seeds.lower", unit=p["lower"]) if p["lower"] else t("paper.seeds.tied")}
+            for p in pairs]
+
+
+def rerun_choices(names: list[str]) -> tuple[list[str], int]:
+    """The datasets a rerun offers (of those available) and the index of the default one."""
+    names = [n for n in names if n not in RERUN_LEFT_OUT]
+    return names, names.index(RERUN_DEFAULT) if RERUN_DEFAULT in names else 0

@@ -1,0 +1,89 @@
+"""The Gate tools page's logic without widgets (app/tools_data.py): the tools and their names,
+the models with gates, the saturation snapshots kept while following the Lab, the memory
+tool's ranges, the clamps and their labels, the stepper's steps and heading. Outside a page run
+the page's language is English. The widgets that use these are drawn by the AppTest tests in
+test_app_tools.py."""
+import numpy as np
+
+from app import tools_data as tools
+from app import tools_views
+from core.records import Clamp
+from core.units import ARCHS, UNITS
+
+
+def test_every_tool_has_a_view_and_a_name():
+    assert list(tools_views.VIEWS) == list(tools.TOOLS)
+    assert tools.tool_labels() == {"saturation": "Gate saturation", "interventions": "Gate interventions",
+                                   "memory": "Memory length", "stepper": "Equation stepper"}
+
+
+def test_only_models_with_gates_are_offered_for_interventions():
+    assert tools.gated(dict.fromkeys(("tanh", "gru", "lstm"))) == ["gru", "lstm"]
+    assert tools.gated({"tanh": None}) == []
+
+
+def test_the_labs_models_are_named_by_their_update_counts():
+    weights = {"tanh": {"updates": 3}, "lstm": {"updates": 5}}
+    assert tools.lab_key(weights) == ("lab", 3, 5)
+
+
+def test_snapshots_are_kept_per_model_state_up_to_history():
+    history = []
+    assert tools.keep_snapshot(history, {"p": 0}, ("lab", 0)) == []          # nothing before the first
+    assert tools.keep_snapshot(history, {"p": 0}, ("lab", 0)) == []          # the same models: no new one
+    assert tools.keep_snapshot(history, {"p": 1}, ("lab", 1)) == [{"p": 0}]
+    for n in range(2, 20):
+        earlier = tools.keep_snapshot(history, {"p": n}, ("lab", n))
+    assert len(history) == tools.HISTORY and history[-1] == (("lab", 19), {"p": 19})
+    assert earlier == [{"p": n} for n in range(20 - tools.HISTORY, 19)]
+    assert tools.keep_snapshot([], {"p": 0}, ("lab", 0), keep=1) == []
+
+
+def test_memory_ranges_fit_the_piece_and_start_at_the_answer():
+    assert tools.memory_ranges(200, None) == {"K_url": 30, "K_max": 80, "K": 30, "t": 199}
+    assert tools.memory_ranges(200, 45) == {"K_url": 30, "K_max": 80, "K": 30, "t": 45}
+    assert tools.memory_ranges(12, None) == {"K_url": 11, "K_max": 11, "K": 11, "t": 11}
+    one = tools.memory_ranges(1, None)       # a single step: the sliders still have a range
+    assert one["K_max"] == 1 and one["K"] == 1 and one["t"] == 0
+
+
+def test_clamps_offered_are_the_units_own_with_their_meanings():
+    for arch in ARCHS:
+        options, meanings = tools.clamp_options(arch)
+        assert options == list(UNITS[arch].clamps) and set(meanings) == set(options)
+    options, meanings = tools.clamp_options("lstm")
+    assert options[0] == ("f", 1.0) and meanings[("f", 1.0)] == "f = 1: never forget (the cell only accumulates)"
+
+
+def test_a_teacher_links_clamp_is_taken_only_if_offered():
+    options, _ = tools.clamp_options("lstm")
+    assert tools.url_clamp(options, "f", 0.0, ("f", 1.0)) == ("f", 0.0)
+    assert tools.url_clamp(options, "z", 0.0, ("f", 1.0)) == ("f", 1.0)      # a GRU gate: not the LSTM's
+    assert tools.url_clamp(options, "f", 0.5, ("i", 0.0)) == ("i", 0.0)
+
+
+def test_clamp_labels_name_the_gate_value_and_units():
+    assert tools.clamp_label(Clamp("f", 1.0)) == "f = 1 for all units"
+    assert tools.clamp_label(Clamp("z", 0.0, (1, 2))) == "z = 0 for units 1, 2"
+
+
+def test_the_stepper_stays_in_the_piece():
+    assert [tools.step_back(t) for t in (0, 1, 5)] == [0, 0, 4]
+    assert [tools.step_next(t, 6) for t in (0, 4, 5)] == [1, 5, 5]
+
+
+def numbers(lstm: bool) -> dict:
+    x = np.zeros(88, np.float32)
+    x[[39, 43]] = 1          # C4 and E4
+    n = {"x": x, "h_prev": np.array([0.1234, -0.5])}
+    return n | {"c_prev": np.array([1.0, 2.5])} if lstm else n
+
+
+def test_stepper_text_names_the_unit_step_inputs_and_previous_state():
+    text = tools.stepper_text("lstm", "torch", numbers(lstm=True), 1, 4)
+    assert text == ("**LSTM, PyTorch equations, unit 1, step 4.** PyTorch's LSTM: no peephole weights V.  \n"
+                    "Input x_t = frame 3: C4, E4. Previous state h_(t−1) = -0.500, c_(t−1) = 2.500.")
+    quiet = numbers(lstm=False) | {"x": np.zeros(88)}
+    text = tools.stepper_text("gru", "paper", quiet, 0, 0, note=False)   # projector mode: no note
+    assert text == ("**GRU, paper equations, unit 0, step 0.**  \n"
+                    "Input x_t = frame -1: silence. Previous state h_(t−1) = 0.123.")
