@@ -5,6 +5,7 @@ loaded: seconds) it runs ``streamlit run app/streamlit_app.py`` in this process.
 answers once it can serve a Lab at full speed, and the first student's page pays no warm-up.
 A plain ``streamlit run app/streamlit_app.py`` works too: the zygote then starts with the first page.
 """
+import importlib
 import sys
 from pathlib import Path
 
@@ -17,8 +18,8 @@ def main() -> None:
     from app.worker import pool
     from core.lab_protocol import ZYGOTE_START_S
     zygote = pool().zygote()
-    import app.controls  # noqa: F401  (the Lab page's modules and plotly, ahead of the first page)
-    import app.views  # noqa: F401
+    for module in ("app.controls", "app.views"):  # the Lab page's modules and plotly, ahead of the first page
+        importlib.import_module(module)
     print("GateLab: warming up the training processes...", flush=True)
     if not zygote.ready.wait(ZYGOTE_START_S):
         print("GateLab: the training processes are slow to start; serving anyway", flush=True)

@@ -10,11 +10,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not the repository
     sys.path.insert(0, str(ROOT))
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
-from app import display, i18n  # noqa: E402
-from app.worker import pool  # noqa: E402
-from app.i18n import t  # noqa: E402
+from app import display, i18n
+from app.i18n import t
+from app.worker import pool
 
 SCREENS = ROOT / "app" / "screens"
 # No icons: material-icon favicons are fetched online. A projector link opens with the sidebar
@@ -32,7 +32,7 @@ PAGES = [
 
 pool().zygote()  # once per server: the workers' warm parent starts while the first page draws
 
-# Teacher mode (app/teaching.py): a ?teacher=1 link opens one page, without the page menu.
+# Teacher mode (app/choosers.py): a ?teacher=1 link opens one page, without the page menu.
 teacher = st.query_params.get("teacher", "") in ("1", "true", "yes")
 page = st.navigation(PAGES, position="hidden" if teacher else "sidebar")
 if not teacher:

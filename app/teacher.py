@@ -19,10 +19,14 @@ from app.display import projector
 from app.i18n import t
 
 
+def _names(key: str) -> set[str]:
+    """The comma-separated names of URL parameter ``key``."""
+    return {s.strip() for s in st.query_params.get(key, "").split(",") if s.strip()}
+
+
 def hidden() -> set[str]:
     """Names of the controls the URL hides."""
-    q = st.query_params
-    names = lambda key: {s.strip() for s in q.get(key, "").split(",") if s.strip()}  # noqa: E731
+    q, names = st.query_params, _names
     if q.get("teacher", "") in ("1", "true", "yes"):
         return {"*"} - names("show") | {"!" + n for n in names("show")}
     return names("hide")

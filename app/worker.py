@@ -293,7 +293,7 @@ class WorkerPool:
             if client.end(reason):       # holds the client's lock)
                 threading.Thread(target=client.stop, daemon=True, name="gatelab-stop").start()
         if self._zygote is not None:
-            self._zygote.alive  # noqa: B018 - reaps a zygote that died
+            self._zygote.proc.poll()  # reaps a zygote that died: never a zombie
 
     def _reap_forever(self) -> None:
         while True:

@@ -18,10 +18,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core.data import load_dataset  # noqa: E402
-from core.models import ARCHS, build_model  # noqa: E402
-from core.trace import step_nll, trace  # noqa: E402
-from core.train import Settings, Trainer, make_batches  # noqa: E402
+from core.data import load_dataset
+from core.models import build_model
+from core.settings import Settings
+from core.trace import step_nll, trace
+from core.train import Trainer, make_batches
+from core.units import ARCHS
 
 
 def bare_step(model, optimizer, batch):
@@ -71,7 +73,8 @@ def main():
     batches = make_batches(data.splits["train"], 8, 200, seed=0, epoch=1)[:29]
     print(f"# Core speed ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads)\n")
-    print(f"## (a) Trainer vs bare fused loop: {name}, one epoch ({len(batches)} batches of 8), Adam, clip 1, median of 9 alternating rounds")
+    print(f"## (a) Trainer vs bare fused loop: {name}, one epoch ({len(batches)} batches of 8), Adam, clip 1, "
+          "median of 9 alternating rounds")
     print("| arch | bare ms/update | trainer ms/update | throughput ratio (target >= 0.9) |")
     print("|---|---|---|---|")
     for arch in ARCHS:

@@ -23,11 +23,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.fast_rnn import machine  # noqa: E402
-from core import fast_rnn  # noqa: E402
-from core.data import load_dataset  # noqa: E402
-from core.models import PAPER_UNITS  # noqa: E402
-from core.train import Settings, Trainer, evaluate, make_batches  # noqa: E402
+from benchmarks.fast_rnn import machine
+from core import fast_rnn
+from core.data import load_dataset
+from core.settings import Settings
+from core.train import Trainer, evaluate, make_batches
+from core.units import PAPER_UNITS
 
 MODELS = [("tanh", "torch"), ("gru", "torch"), ("gru", "paper"), ("lstm", "torch"), ("lstm", "paper")]
 DEFAULT_THREADS = torch.get_num_threads()

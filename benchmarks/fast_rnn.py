@@ -23,8 +23,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core import fast_rnn  # noqa: E402
-from core.models import PAPER_UNITS, build_model  # noqa: E402
+from core import fast_rnn
+from core.models import build_model
+from core.units import PAPER_UNITS
 
 BATCHES = [(8, 255), (32, 100)]  # (B, T)
 

@@ -50,7 +50,8 @@ def streamlit_server(env: dict | None = None, timeout: float = 60.0, log: Path |
     log_file = open(log, "wb") if log else subprocess.DEVNULL
     cmd = [sys.executable, "-m", "app.serve",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--logger.level", os.environ.get("GL_LOG", "info")]
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+           "--logger.level", os.environ.get("GL_LOG", "info")]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
                             stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -63,7 +64,7 @@ def streamlit_server(env: dict | None = None, timeout: float = 60.0, log: Path |
                         break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start (exit code {proc.poll()}); see {log}")
+                    raise RuntimeError(f"streamlit did not start (exit code {proc.poll()}); see {log}") from None
                 time.sleep(0.3)
         yield url
     finally:

@@ -12,10 +12,10 @@ built-in lesson points at. (One step with every intermediate number, and gate cl
 import numpy as np
 import torch
 
-from core.models import RecurrentModel
-from core.lesson import LESSON_MARGIN, answer_step, lesson_point, lesson_settings  # noqa: F401  (re-exported)
-from core.records import SATURATION_GATES  # noqa: F401  (its home; re-exported)
-from core.trace import Trace, shift_inputs
+from core.lesson import answer_step
+from core.models import RecurrentModel, shift_inputs
+from core.records import Trace
+from core.units import UNITS
 
 LOW, HIGH = 0.1, 0.9                 # Karpathy et al.'s saturation thresholds
 
@@ -52,7 +52,7 @@ def trace_saturation(traces, low: float = LOW, high: float = HIGH) -> dict:
     dict of gate name -> (left (H,), right (H,)); empty for the tanh RNN (no gates).
     """
     traces = [traces] if isinstance(traces, Trace) else list(traces)
-    names = SATURATION_GATES[traces[0].arch]
+    names = UNITS[traces[0].arch].gates
     return {g: saturation(np.concatenate([tr[g] for tr in traces]), low, high) for g in names}
 
 

@@ -16,7 +16,7 @@ import random
 
 import numpy as np
 
-from core.dataset import N_KEYS, LOWEST_PITCH, SPLITS
+from core.rolls import LOWEST_PITCH, N_KEYS, SPLITS
 
 # -- chorales ----------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Optional
 
-from core.dataset import DataError
+from core.rolls import DataError
 
 # progress(bytes_done, bytes_total or None), called after every chunk (and at the end when the
 # server did not say the size).
@@ -119,7 +119,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def text_progress(label: str = "downloading", stream=None, width: int = 30) -> Progress:
-    """A progress callback that draws a one-line bar, e.g. for the CLI.
+    """A progress callback that draws a one-line bar on stderr: the CLI's (``core.cli``).
 
     Example output: ``JSB Chorales.pickle [##########----------]  50%  1.0/2.1 MB``
     """

@@ -18,12 +18,11 @@ padding at the end of a sequence cannot reach its real steps. Measured alternati
 sequence at a time with hand-written mat-vec loops was 4-6x slower in the products; libm's
 exp/tanh per element made the forward loops 1.2-1.7x slower (docs/fast_rnn.md).
 
-numba calls scipy's OpenBLAS for ``np.dot``; it is set to one thread here, because its idle
-workers spin and steal the second core from torch's own threads on a 2-core machine.
+numba calls scipy's OpenBLAS for ``np.dot``; it is set to one thread here (threadpoolctl), because
+its idle workers spin and steal the second core from torch's own threads on a 2-core machine.
 Compiled code is cached on disk (``cache=True``): only a machine's first call pays the compile.
 """
-import ctypes
-import glob
+import importlib
 import math
 import os
 
@@ -40,13 +39,20 @@ def _jit(fn):
 
 
 def _one_blas_thread() -> None:
+    """One thread for scipy's own OpenBLAS, the one numba's ``np.dot`` calls: its idle workers
+    spin and steal the second core from torch's threads on a 2-core machine. For the process
+    (not a context); numpy's copy, and a scipy build without its own, are left alone."""
     try:
-        import scipy
-        libs = glob.glob(os.path.join(os.path.dirname(scipy.__file__) + ".libs", "libscipy_openblas*.so"))
-        for path in libs:
-            ctypes.CDLL(path).scipy_openblas_set_num_threads(1)
-    except (ImportError, OSError, AttributeError):  # another scipy build: leave its BLAS alone
-        pass
+        scipy = importlib.import_module("scipy")
+        importlib.import_module("scipy.linalg.cython_blas")  # loads scipy's OpenBLAS
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return
+    scipy_libs = os.path.realpath(os.path.dirname(scipy.__file__) + ".libs")  # where scipy's wheels keep it
+    controller = ThreadpoolController().select(user_api="blas")
+    own = [lib.filepath for lib in controller.lib_controllers
+           if os.path.dirname(os.path.realpath(lib.filepath)) == scipy_libs]
+    controller.select(filepath=own).limit(limits=1)
 
 
 _one_blas_thread()
@@ -307,7 +313,8 @@ def lstm_forward(gi, h0, c0, Ut, b_hh, peep, hs, cs, gates):
                 # h = o * tanh(c)
                 h[b, j] = o[k] * tanh_c[k]
                 hs[b, t, j], cs[b, t, j] = h[b, j], c[b, j]
-                gates[b, t, j], gates[b, t, H + j], gates[b, t, 2 * H + j], gates[b, t, 3 * H + j] = i[k], f[k], g[k], o[k]
+                gates[b, t, j], gates[b, t, H + j] = i[k], f[k]
+                gates[b, t, 2 * H + j], gates[b, t, 3 * H + j] = g[k], o[k]
 
 
 @_jit

@@ -37,9 +37,9 @@ COMMANDS = ("reset", "play", "pause", "step", "get", "compute", "stop")
 # what a page may ask a worker to compute: name -> (module, function), each f(model, ...)
 COMPUTE = {
     "trace": ("core.trace", "trace"),
-    "saturation": ("core.teaching", "model_saturation"),
-    "memory_gradients": ("core.teaching", "memory_gradients"),
-    "memory_curve": ("core.teaching", "memory_curve"),
+    "saturation": ("core.analysis", "model_saturation"),
+    "memory_gradients": ("core.analysis", "memory_gradients"),
+    "memory_curve": ("core.analysis", "memory_curve"),
     "intervention": ("core.teaching_cells", "intervention"),
     "step_numbers": ("core.teaching_cells", "step_numbers"),
     "sample": ("core.sample", "sample"),

@@ -17,10 +17,11 @@ import numpy as np
 
 from core import lab_protocol as protocol
 from core.errors import GateLabError
+from core.lab import LOSS_MAX_POINTS, Lab, history_csv, load_lab_dataset
 from core.lesson import lesson_view
-from core.lab import LOSS_MAX_POINTS, Lab, LabSettings, history_csv, load_lab_dataset
-from core.models import ARCHS
-from core.train import Settings, Trainer, evaluate
+from core.settings import LabSettings, Settings
+from core.train import Trainer, evaluate
+from core.units import ARCHS
 
 PRELOADED = ("chorales",)  # datasets the zygote loads once for every worker (the Lab's default)
 _datasets: dict = {}
@@ -330,8 +331,8 @@ def warm_up() -> None:
     """Touch every code path once — torch's first ops, the compiled trace loops, the compiled
     training loops (their first call loads or compiles them: seconds) — so the first reset and
     the first Play are quick."""
-    from core.train import chunk, collate
     from core.trace import trace
+    from core.train import chunk, collate
     roll = np.zeros((4, 88), dtype=np.uint8)
     for arch in ARCHS:
         trainer = Trainer(Settings(arch=arch, units=2, seed=0))

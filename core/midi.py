@@ -15,8 +15,8 @@ import mido
 import numpy as np
 import pretty_midi
 
-from core.dataset import HIGHEST_PITCH, LOWEST_PITCH, N_KEYS
 from core.errors import GateLabError
+from core.rolls import HIGHEST_PITCH, LOWEST_PITCH, N_KEYS
 
 MAX_MIDI_BYTES = 4 * 2**20  # uploads larger than this are refused (typical files: < 200 kB)
 MAX_MIDI_FILES = 32         # files in one upload of the Lab's own music (a small corpus)

@@ -18,9 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from core.dataset import (HIGHEST_PITCH, LOWEST_PITCH, N_KEYS, PACKED_WIDTH, SPLITS, DataError,
-                          Dataset, fingerprint_packed, unpack_rolls)
 from core.download import DownloadError, Progress, download_file
+from core.rolls import (
+    HIGHEST_PITCH,
+    LOWEST_PITCH,
+    N_KEYS,
+    PACKED_WIDTH,
+    SPLITS,
+    DataError,
+    Dataset,
+    fingerprint_packed,
+    unpack_rolls,
+)
 from core.safe_pickle import safe_load_bytes
 
 DEFAULT_URL = "http://www-etud.iro.umontreal.ca/~boulanni/"
@@ -34,7 +43,7 @@ class PaperSpec:
     title: str
     filename: str  # name in the original distribution (and in the data dir and cache)
     steps_per_beat: float
-    # core.dataset.fingerprint_splits of the published content. Computed from the published
+    # core.rolls.fingerprint_splits of the published content. Computed from the published
     # pickles; the independent .mat conversion of each set hashes the same.
     fingerprint: str
     description: str
@@ -168,7 +177,7 @@ def _load_verified(spec: PaperSpec, path: Path) -> dict[str, list[np.ndarray]]:
 
 
 def _convert(spec: PaperSpec, path: Path, data: bytes):
-    """Safely unpickle ``data`` and pack each split's rolls (see core.dataset.pack_rolls)."""
+    """Safely unpickle ``data`` and pack each split's rolls (see core.rolls.pack_rolls)."""
     try:
         content = safe_load_bytes(data)
     except Exception as exc:  # unsafe globals, truncation, garbage: all one user-facing error

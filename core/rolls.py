@@ -72,28 +72,6 @@ class Dataset:
         return (LOWEST_PITCH + int(keys[0]), LOWEST_PITCH + int(keys[-1]))
 
 
-def pitches_to_roll(steps, n_steps: int | None = None) -> np.ndarray:
-    """Turn a list of steps, each a collection of MIDI pitches, into a piano roll.
-
-    Parameters
-    ----------
-    steps : sequence of sequence of int
-        ``steps[t]`` holds the pitches sounding at step ``t`` (21..108; empty = silence).
-    n_steps : int, optional
-        Length of the roll; defaults to ``len(steps)``.
-
-    Returns
-    -------
-    roll : np.ndarray, shape=(T, 88), dtype uint8
-    """
-    n_steps = len(steps) if n_steps is None else n_steps
-    roll = np.zeros((n_steps, N_KEYS), dtype=np.uint8)
-    for t, pitches in enumerate(steps):
-        for p in pitches:
-            roll[t, p - LOWEST_PITCH] = 1
-    return roll
-
-
 def pack_rolls(rolls: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Pack pieces into one bit array and their lengths (the on-disk and hashed form).
 

@@ -2,7 +2,7 @@
 
 Objective: NLL per time step = binary cross-entropy summed over the 88 keys, averaged over
 the real (unpadded) steps. Inputs are the frames shifted right behind a silent frame
-(``core.trace.shift_inputs``), so every frame of a piece is predicted.
+(``core.models.shift_inputs``), so every frame of a piece is predicted.
 
 Long pieces train in chunks of ``truncate`` steps (truncated backpropagation through time).
 Each chunk starts from a zero state, or, with ``carry_state``, from the last state of the
@@ -16,9 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.models import build_model, resolve_device
-from core.settings import OPTIMIZERS, Settings  # noqa: F401  (their home; re-exported)
-from core.trace import shift_inputs, step_nll
+from core.models import build_model, resolve_device, step_nll
+from core.settings import Settings
 
 RESHUFFLE_BATCHES = 2  # reshuffled batching: how far (in batches) a pair may move in the length order
 

@@ -21,10 +21,10 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from core.data import load_dataset  # noqa: E402
-from core.reproduce import ReproduceConfig  # noqa: E402
-from core.trace import trace  # noqa: E402
-from core.train import Trainer, evaluate, fit  # noqa: E402
+from core.data import load_dataset
+from core.reproduce import ReproduceConfig
+from core.trace import trace
+from core.train import Trainer, evaluate, fit
 
 
 def normalisations(model, pieces: list) -> dict:

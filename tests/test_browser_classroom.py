@@ -4,7 +4,7 @@ tabs free their workers within a minute; no process is ever left a zombie."""
 import time
 from pathlib import Path
 
-from benchmarks.classroom import counts, find_server_pid, open_student, snapshot
+from benchmarks.classroom_probes import counts, find_server_pid, open_student, snapshot
 from benchmarks.live_page import click, open_browser, shared_steps, streamlit_server, wait_for
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser-classroom"

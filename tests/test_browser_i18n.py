@@ -154,7 +154,10 @@ def settle(page, ready: str | None, timeout: float = 30.0) -> dict:
     state = wait_for(lambda: (s := page.evaluate(STATE_JS, ready)) and (s["exceptions"] or (
         s["script"] == "notRunning" and s["heading"] and not s["spinner"] and not s["stale"])) and s,
         90, "the page's heading and the end of its run")
-    shape = lambda s: (s["height"], s["elements"], s["charts"], s["spinner"], s["stale"])  # noqa: E731
+
+    def shape(s):
+        return s["height"], s["elements"], s["charts"], s["spinner"], s["stale"]
+
     deadline, same = time.monotonic() + timeout, 0
     while same < 3 and time.monotonic() < deadline:  # 3 x 0.4 s unchanged (and not stale)
         page.wait_for_timeout(400)

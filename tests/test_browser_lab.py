@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.live_page import (CHROMIUM, click, loss_points, open_browser, open_lab, wait_for,
-                                  streamlit_server)
+from benchmarks.live_page import CHROMIUM, click, loss_points, open_browser, open_lab, streamlit_server, wait_for
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
 GATES = ("tanh RNN h", "GRU z", "GRU r", "LSTM i", "LSTM f", "LSTM o")

@@ -3,7 +3,7 @@ it): the server refuses a request above the MIDI limit as it streams in, and the
 more files than one upload takes, with a message, and lets them go."""
 from pathlib import Path
 
-from benchmarks.classroom import find_server_pid, pss_kb
+from benchmarks.classroom_probes import find_server_pid, pss_kb
 from benchmarks.live_page import open_browser, streamlit_server, wait_for
 from core.midi import MAX_MIDI_FILES, upload_limit
 from tests.test_upload import GOOD

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from core import builtin
-from core.data import DataError, load_dataset
+from core.data import load_dataset
+from core.rolls import DataError
 
 
 def test_chorales_load_offline_in_under_a_second(monkeypatch, tmp_path):

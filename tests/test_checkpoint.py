@@ -5,7 +5,7 @@ import torch
 from core import checkpoint
 from core.checkpoint import CheckpointError
 from core.models import build_model
-from core.train import Settings
+from core.settings import Settings
 
 
 def saved(tmp_path, arch="gru", variant="torch", units=10):

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.data import DataError, load_dataset
+from core.data import load_dataset
 from core.download import DownloadError, download_file, text_progress
+from core.rolls import DataError
 
 JSB = "JSB Chorales.pickle"
 
@@ -149,3 +150,16 @@ def test_text_progress_draws_a_bar(capsys):
     show(2_000_000, 2_000_000)
     err = capsys.readouterr().err
     assert "a.pickle [" in err and " 50%" in err and "100%" in err and err.endswith("\n")
+    show = text_progress()  # size unknown until the end: megabytes only, then the full bar
+    show(1_500_000, None)
+    show(3_000_000, 3_000_000)
+    err = capsys.readouterr().err
+    assert "downloading 1.5 MB" in err and "100%  3.0/3.0 MB" in err and err.endswith("\n")
+
+
+def test_the_cli_draws_the_same_bar(server, tmp_path, capsys):
+    from core import cli
+    checkpoint = Path(__file__).resolve().parents[1] / "assets" / "pretrained" / "jsb-gru-torch.pt"
+    assert cli.main(["trace", "--checkpoint", str(checkpoint), "--dataset", "jsb",
+                     "--out", str(tmp_path / "t.npz")]) == 0
+    assert "downloading [" in capsys.readouterr().err and len(server.requests) == 1

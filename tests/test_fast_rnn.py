@@ -9,7 +9,8 @@ import torch
 
 from core import fast_rnn
 from core.models import build_model
-from core.train import Settings, Trainer, batch_nll, chunk, collate
+from core.settings import Settings
+from core.train import Trainer, batch_nll, chunk, collate
 
 pytestmark = pytest.mark.skipif(not fast_rnn.available(), reason="numba is not installed")
 
@@ -173,6 +174,26 @@ def test_first_call_seconds_are_reported():
     seconds = fast_rnn.first_call_seconds()
     assert {"gru_forward[float32]", "gru_backward[float32]"} <= set(seconds)
     assert all(s >= 0 for s in seconds.values())
+
+
+def test_loops_cap_scipys_blas_at_one_thread():
+    """Idle OpenBLAS workers would steal a core from torch's threads: core.fast_loops caps
+    scipy's OpenBLAS (numba's np.dot) at one thread and leaves other BLAS libraries alone."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from core import fast_loops
+
+    def blas():
+        return {lib["filepath"]: lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    assert [n for path, n in blas().items() if "scipy.libs" in path] == [1]  # set on import, for the process
+    with threadpool_limits(limits=2, user_api="blas"):  # as if the cap had never been set
+        before = blas()
+        fast_loops._one_blas_thread()
+        after = blas()
+    scipys = [path for path in after if "scipy.libs" in path]
+    assert len(scipys) == 1 and before[scipys[0]] == 2 and after[scipys[0]] == 1
+    assert {p: n for p, n in after.items() if p not in scipys} == {p: n for p, n in before.items() if p not in scipys}
 
 
 @pytest.mark.parametrize("arch,variant", LAYERS[:4])

@@ -8,8 +8,9 @@ import pretty_midi
 import pytest
 
 from core import builtin
-from core.data import DataError, dataset_from_midi, load_dataset
-from core.midi import (MidiError, midi_to_roll, roll_to_audio, roll_to_midi, roll_to_midi_bytes)
+from core.data import dataset_from_midi, load_dataset
+from core.midi import MidiError, midi_to_roll, roll_to_audio, roll_to_midi, roll_to_midi_bytes
+from core.rolls import DataError
 
 
 @pytest.fixture(autouse=True)

@@ -4,8 +4,9 @@ import torch
 from torch import nn
 
 from core.cells import PaperGRU, PaperLSTM
-from core.models import (ARCHS, PAPER_UNITS, VARIANTS, ModelSpec, build_model,
-                         count_parameters, units_for_budget)
+from core.models import build_model
+from core.settings import VARIANTS, ModelSpec, count_parameters, units_for_budget
+from core.units import ARCHS, PAPER_UNITS
 
 
 @pytest.mark.parametrize("arch", ARCHS)

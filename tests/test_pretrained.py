@@ -13,11 +13,10 @@ import pytest
 import torch
 
 from core.checkpoint import CheckpointError
-from core.models import ARCHS, PAPER_UNITS, VARIANTS
-from core.pretrained import (PRETRAINED_DIR, list_pretrained, load_pretrained, model_from_weights,
-                             read_manifest)
+from core.pretrained import PRETRAINED_DIR, list_pretrained, load_pretrained, model_from_weights, read_manifest
+from core.settings import VARIANTS, Settings
 from core.trace import trace
-from core.train import Settings
+from core.units import ARCHS, PAPER_UNITS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,8 +66,11 @@ def test_the_script_retrains_a_model_and_reproduces_its_first_epochs(tmp_path, d
     assert result.returncode == 0, result.stderr
     fresh = json.loads((tmp_path / "manifest.json").read_text())["models"][0]
     shipped = next(e for e in read_manifest()["models"] if e["name"] == name)
+
     # Settings added since the models were trained take their defaults (Settings.from_dict).
-    settings = lambda d: {**Settings.from_dict(d).to_dict(), "epochs": 0}  # noqa: E731
+    def settings(d):
+        return {**Settings.from_dict(d).to_dict(), "epochs": 0}
+
     assert settings(fresh["settings"]) == settings(shipped["settings"])
     load_pretrained(name, tmp_path)  # its own manifest verifies it
     got = torch.load(tmp_path / f"{name}.pt", weights_only=True)["history"]
@@ -79,8 +81,8 @@ def test_the_script_retrains_a_model_and_reproduces_its_first_epochs(tmp_path, d
 
 
 def test_the_labs_worker_sends_weights_that_rebuild_the_same_models():
-    from core.lab import LabSettings
     from core.lab_worker import Worker
+    from core.settings import LabSettings
     worker = Worker()
     worker.handle("reset", LabSettings(eval_every=100).to_dict())
     worker.handle("step")

@@ -8,7 +8,8 @@ import torch
 from core import fast_rnn
 from core.cli import _settings_from, build_parser
 from core.reproduce import ReproduceConfig
-from core.train import Settings, Trainer, batch_nll, chunk, collate, evaluate, fit, make_batches
+from core.settings import Settings
+from core.train import Trainer, batch_nll, chunk, collate, evaluate, fit, make_batches
 
 # every (arch, variant): the loops run all but the torch LSTM, which keeps nn.LSTM
 MODELS = [("tanh", "torch"), ("gru", "torch"), ("gru", "paper"), ("lstm", "torch"), ("lstm", "paper")]

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from core import train as train_module
-from core.settings import LabSettings
-from core.train import Settings, Trainer, chunk, evaluate, fit, length_groups, make_batches
+from core.settings import LabSettings, Settings
+from core.train import Trainer, chunk, evaluate, fit, length_groups, make_batches
 
 
 def toy_pieces(n=12, seed=0):

@@ -1,8 +1,8 @@
 """The upload page's plot builders (app/figures/piece.py), on tiny hand-built arrays."""
 import numpy as np
 
-from app.figures.piece import add_cursor, cursor_figure, nll_overview_figure, piece_figure
 from app.figures.gates import gates_figure
+from app.figures.piece import add_cursor, cursor_figure, nll_overview_figure, piece_figure
 from app.figures.states import states_figure
 
 

@@ -1,7 +1,7 @@
 """How to read the Lab: a page for teachers."""
 import streamlit as st
 
-from app.guide import full_guide
+from app.guide_text import full_guide
 from app.i18n import lang, t
 
 st.title(t("guide.title"))

@@ -8,7 +8,7 @@ import streamlit as st
 from app import controls, display, session, views
 from app.equations import READOUT, equations, note
 from app.figures.common import model_name
-from app.guide import short_guide
+from app.guide_text import short_guide
 from app.i18n import lang, t
 from core.lab_protocol import too_large
 
