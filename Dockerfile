@@ -4,14 +4,18 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    NUMBA_CACHE_DIR=/tmp/numba-cache
+    NUMBA_CACHE_DIR=/app/.numba-cache
 
 WORKDIR /app
 
-# The CPU build of torch first (the default wheel is a multi-GB CUDA build), then the rest.
-COPY requirements.txt .
-RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
-    && pip install --no-cache-dir -r requirements.txt
+# Every package, transitive ones included, from the hash-locked requirements.lock (pip-compile
+# --generate-hashes; docs/deploy.md): torch==2.13.0+cpu from PyTorch's CPU index (PyPI's torch is
+# a multi-GB CUDA build), the rest from PyPI. The torch hash in the lock is that of the CPU wheel
+# on this project's machines (/opt/wheels); should PyTorch's index serve a wheel with another
+# hash, pip stops here. No Docker daemon runs on these machines: this image build was not run.
+COPY requirements.lock .
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock \
+        --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple
 
 COPY core/ core/
 COPY app/ app/
@@ -19,9 +23,15 @@ COPY assets/ assets/
 COPY .streamlit/ .streamlit/
 COPY results/ results/
 
-RUN useradd --create-home --uid 10001 gatelab
+RUN useradd --create-home --uid 10001 gatelab \
+    && mkdir -p /app/.numba-cache && chown gatelab /app/.numba-cache
 USER 10001
+# Compile the numba loops once, here, into a cache the server's user owns: without it every new
+# container compiles them on its first Lab (about 15 s). (numba recompiles if the CPU differs.)
+RUN python -c "from core.lab_worker import warm_up; warm_up()"
 
 EXPOSE 8501
-HEALTHCHECK CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:8501/_stcore/health')"]
+# The server answers once its Lab workers' zygote is warm (app/serve.py): give it a minute.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:8501/_stcore/health')"]
 CMD ["python", "-m", "app.serve", "--server.port=8501", "--server.address=0.0.0.0", "--server.headless=true", "--browser.gatherUsageStats=false"]

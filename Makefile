@@ -4,17 +4,19 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+REPLICAS ?= 2
+HOST ?= 0.0.0.0
 
-.PHONY: run test fuzz bench setup setup-dev clean
+.PHONY: run serve test fuzz bench setup setup-dev clean
 
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
 
 setup: $(VENV)/.runtime
@@ -23,6 +25,11 @@ setup-dev: $(VENV)/.dev
 run: setup
 	$(PY) -m app.serve --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
+
+# N replicas behind HAProxy on HOST:PORT (replicas on PORT+1..PORT+N, its status on PORT+N+1);
+# Ctrl-C stops them all. docs/deploy.md.
+serve: setup
+	$(PY) deploy/serve.py --replicas $(REPLICAS) --port $(PORT) --host $(HOST)
 
 # Real-data tests read the datasets from $GATELAB_DATA_DIR (they fail, never skip, without it).
 test: setup-dev
