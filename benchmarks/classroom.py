@@ -1,4 +1,4 @@
-"""One GateLab server serving a class: N students' Lab pages, K of them training.
+"""GateLab serving a class: N students' Lab pages, K of them training, on one server or on N replicas.
 
 Opens N Lab pages one after another, each in its own browser context (its own cookies: a
 separate student and Streamlit session), and records per page the seconds from goto() until the
@@ -11,14 +11,19 @@ load average. Then Pause on each training page (seconds until its numbers stop),
 closing every context, how long the workers take to go (polled each second, at most 90 s).
 
     .venv/bin/python benchmarks/classroom.py --pages 8 --training 4 [--window 10]
-        [--url http://127.0.0.1:8501 [--server-pid PID]] [--timeout 60]
+        [--url http://127.0.0.1:8501 [--server-pid PID] | --replicas 2] [--timeout 60]
         [--note "what changed"] [--write docs/classroom.md]
 
 Without --url it starts its own server exactly as live_page.streamlit_server does
 (`python -m app.serve`, what `make run` runs) and always stops it. With --url
 it measures a server already running on this machine (127.0.0.1 only); process figures then
-come from --server-pid, or are left out. Browser, server and workers share this machine, so
-its load counts: the load average before the run is part of every result.
+come from --server-pid, or are left out. With --replicas N it starts `deploy/serve.py --replicas N`
+(what `make serve` runs: N servers behind HAProxy) on free ports, sends the students to the
+balancer, measures the whole tree under serve.py (replicas, their zygotes and workers, HAProxy;
+"server CPU" is then the replicas', HAProxy's and serve.py's), reports how many students each
+replica got (their GATELAB_REPLICA cookies), says so in the row, and stops it with Ctrl-C (SIGINT).
+Browser, server and workers share this machine, so its load counts: the load average before
+the run is part of every result.
 
 Processes are found by walking /proc from the server's PID (parent links). A worker is a
 descendant whose command line holds `core.lab_worker` but not `--zygote`, or any child of a
@@ -40,12 +45,14 @@ from benchmarks.classroom_probes import (
     CLOSE_POLL_S,
     LOCAL_HOSTS,
     CpuWindow,
+    balanced_servers,
     close_and_watch,
     counts,
     find_server_pid,
     open_class,
     pause_all,
     refresh_rates,
+    replica_split,
     snapshot,
     start_training,
 )
@@ -61,10 +68,11 @@ COLUMNS = ["date", "cores", "load before", "pages N", "training K", "ready max /
 
 # ---------------------------------------------------------------------------- run
 
-def run(args, url: str, server: int | None) -> dict:
+def run(args, url: str, server: int | None, replicas: dict | None = None) -> dict:
+    """``replicas``: {replica's server pid: "r1", ...} when ``url`` is deploy/serve.py's balancer."""
     result = {"cores": os.cpu_count(), "load_before": round(os.getloadavg()[0], 2),
               "pages": args.pages, "training": args.training, "window_s": args.window,
-              "url": url, "server_pid": server}
+              "url": url, "server_pid": server, "replicas": len(replicas) if replicas else 0}
     offsite = []
     with open_browser() as browser:
         print(f"opening {args.pages} pages on {url} (server pid {server})", flush=True)
@@ -72,7 +80,10 @@ def run(args, url: str, server: int | None) -> dict:
         ready = [s for s in students if s["ready_s"] is not None]
         result["ready_s"] = [s["ready_s"] for s in students]
         result["errors"] = [s["error"] for s in students]
-        result["after_open"] = counts(snapshot(server)) if server else None
+        tree = snapshot(server) if server else {}
+        result["after_open"] = counts(tree) if tree else None
+        if replicas:
+            result["split"] = replica_split(students, replicas, tree)
 
         time.sleep(3.0)  # the last page finishes drawing: the window measures idle, not loading
         window = CpuWindow(server)
@@ -101,6 +112,7 @@ def summary(r: dict) -> dict:
     idle, train, close = r["idle"], r["train"], r["after_close"] or {}
     opened = len(ready)
     return {
+        "replicas": r["replicas"], "pages_per_replica": r["split"]["pages"] if r["replicas"] else None,
         "cores": r["cores"], "load_before": r["load_before"], "load_end": r["load_end"],
         "pages": r["pages"], "ready": opened, "training": len(r["refreshes_per_s"]),
         "ready_max_s": max(ready, default=None),
@@ -126,7 +138,13 @@ def report(r: dict, s: dict) -> None:
     """Human-readable report on stdout."""
     print("\n=== classroom benchmark ===")
     print(f"machine: {s['cores']} cores, load {s['load_before']} before, {s['load_end']} at the end of training")
-    print(f"server: {r['url']} (pid {r['server_pid'] or 'unknown: no process figures'})")
+    if r["replicas"]:
+        split = r["split"]
+        print(f"balancer: {r['url']}, {r['replicas']} replicas under deploy/serve.py pid {r['server_pid']}")
+        print(f"  students per replica (GATELAB_REPLICA cookie): {split['pages']}; "
+              f"workers per replica after opening: {split['workers']}")
+    else:
+        print(f"server: {r['url']} (pid {r['server_pid'] or 'unknown: no process figures'})")
     print(f"pages: {s['ready']}/{s['pages']} ready; ready s: {r['ready_s']}")
     if any(r["errors"]):
         print(f"  not ready: {[e for e in r['errors'] if e]}")
@@ -139,7 +157,8 @@ def report(r: dict, s: dict) -> None:
             for p in w["memory"]["processes"]:
                 roles.setdefault(p["role"], []).append(p["pss_mb"])
             print(f"{name:5} ({w['seconds']} s): server {w['server_cores']} cores, descendants "
-                  f"{w['descendants_cores']} cores, browser {w['browser_cores']} cores; "
+                  f"{w['descendants_cores']} cores, browser {w['browser_cores']} cores "
+                  f"(serving: {w['serving_cores']}); "
                   f"PSS total {w['memory']['total_pss_mb']} MB "
                   f"{roles}; workers {w['workers']}, zygotes "
                   f"{w['zygotes']}, zombies {w['zombies']}")
@@ -153,6 +172,14 @@ def report(r: dict, s: dict) -> None:
               f"{close['zombies']} zombies, {close['zygotes']} zygotes")
     if r["offsite_requests"]:
         print(f"WARNING: the pages asked for non-local addresses: {r['offsite_requests']}")
+
+
+def row_note(s: dict, note: str) -> str:
+    """The row's note; through the balancer it always says so, with each replica's students."""
+    if not s.get("replicas"):
+        return note
+    split = ", ".join(f"{k} {v}" for k, v in s["pages_per_replica"].items())
+    return f"{note}{'; ' if note else ''}through HAProxy, {s['replicas']} replicas (pages: {split})"
 
 
 def write_row(s: dict, path: Path, note: str) -> None:
@@ -195,27 +222,39 @@ def main() -> None:
                         help="seconds for opening all pages (later ones are recorded as not opened)")
     parser.add_argument("--url", help="measure this running server (127.0.0.1 only) instead of starting one")
     parser.add_argument("--server-pid", type=int, help="with --url: the server's PID, for process figures")
+    parser.add_argument("--replicas", type=int, default=0,
+                        help="N >= 1: start deploy/serve.py (make serve) with N replicas behind HAProxy "
+                             "and measure through it (default 0: one server, as make run)")
     parser.add_argument("--log", type=Path, help="own server's output (default: a temporary file)")
     parser.add_argument("--note", default="", help="a remark for the results row")
     parser.add_argument("--write", type=Path, help="append the result to this markdown file")
     args = parser.parse_args()
     if not 0 <= args.training <= args.pages:
         parser.error("--training must be between 0 and --pages")
+    if args.replicas and args.url:
+        parser.error("--replicas starts its own servers: leave out --url")
+    if not 0 <= args.replicas <= 64:
+        parser.error("--replicas must be between 0 and 64")
     if args.url and urlparse(args.url).hostname not in LOCAL_HOSTS:
         parser.error("--url must be on 127.0.0.1 (the benchmark sends no traffic off this machine)")
 
+    log = args.log or (None if args.url else Path(tempfile.mkstemp(prefix="classroom-server-", suffix=".log")[1]))
     if args.url:
         result = run(args, args.url.rstrip("/"), args.server_pid)
+    elif args.replicas:
+        print(f"starting deploy/serve.py with {args.replicas} replicas (log: {log})", flush=True)
+        with balanced_servers(args.replicas, log) as (url, root, names):  # Ctrl-C'd on any exit
+            result = run(args, url, root, names)
     else:
-        log = args.log or Path(tempfile.mkstemp(prefix="classroom-server-", suffix=".log")[1])
         print(f"starting streamlit (log: {log})", flush=True)
         with streamlit_server(log=log) as url:  # stops the server (and its workers) on any exit
             result = run(args, url, find_server_pid(url))
     s = summary(result)
     report(result, s)
-    print(json.dumps(s | {"note": args.note}))
+    note = row_note(s, args.note)
+    print(json.dumps(s | {"note": note}))
     if args.write:
-        write_row(s, args.write, args.note)
+        write_row(s, args.write, note)
         print(f"row appended to {args.write}")
 
 

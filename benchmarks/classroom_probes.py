@@ -5,12 +5,23 @@ Play, refresh rates, Pause, close).
 Processes are found by walking /proc from the server's PID (parent links). A worker is a
 descendant whose command line holds `core.lab_worker` but not `--zygote`, or any child of a
 process whose command line holds `--zygote` (forked workers share the zygote's command line);
-the zygote itself is reported apart. The browser tests (tests/test_browser_classroom.py,
-tests/test_browser_upload_limits.py) use these helpers too, through benchmarks.classroom.
+the zygote itself is reported apart. Under ``deploy/serve.py`` (``make serve``: the root is
+its pid, role "supervisor") each replica's ``app.serve`` process is a "server" and HAProxy the
+"balancer"; the three together are the serving side, whose CPU is reported as the server's.
+The browser tests (tests/test_browser_classroom.py, tests/test_browser_upload_limits.py) use
+these helpers too.
 """
 import contextlib
 import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -22,6 +33,9 @@ VIEWPORT = {"width": 1500, "height": 1100}  # as live_page.open_lab
 CLOSE_POLL_S = 90      # after the pages close: how long to wait for the workers to go
 FIRST_POINT_S = 30     # after Play: how long to wait for a page's first trained point
 PAUSE_SETTLE_S = 4.0   # after Pause: how long to watch for late numbers (as live_page.measure)
+SERVING = ("server", "balancer", "supervisor")  # the roles whose CPU is the server's, not training's
+ROOT = Path(__file__).resolve().parents[1]
+BALANCER_READY_S = 240  # deploy/serve.py gives each replica 180 s, then starts HAProxy
 
 
 # ---------------------------------------------------------------------------- processes
@@ -75,14 +89,18 @@ def snapshot(root: int) -> dict:
 
 def role(pid: int, p: dict, tree: dict, root: int) -> str:
     if pid == root:
-        return "server"
+        return "supervisor" if "deploy/serve.py" in p["cmd"] else "server"
     # The parent test comes first: a worker forked by the zygote has the zygote's command line.
     parent = tree.get(p["ppid"])
     if parent and "--zygote" in parent["cmd"]:
         return "worker"
     if "--zygote" in p["cmd"]:
         return "zygote"
-    return "worker" if "core.lab_worker" in p["cmd"] else "other"
+    if "core.lab_worker" in p["cmd"]:
+        return "worker"
+    if "app.serve" in p["cmd"].split():   # a replica under deploy/serve.py
+        return "server"
+    return "balancer" if os.path.basename(p["cmd"].split(" ")[0]) == "haproxy" else "other"
 
 
 def tree_ticks(tree: dict) -> int:
@@ -99,6 +117,19 @@ def counts(tree: dict) -> dict:
             "zombies": sum(p["state"] == "Z" for p in tree.values())}
 
 
+def workers_per_server(tree: dict) -> dict[int, int]:
+    """Live workers under each server process (its pid -> count)."""
+    per = {pid: 0 for pid, p in tree.items() if p["role"] == "server"}
+    for p in tree.values():
+        if p["role"] == "worker" and p["state"] != "Z":
+            up = p["ppid"]
+            while up in tree and tree[up]["role"] != "server":
+                up = tree[up]["ppid"]
+            if up in per:
+                per[up] += 1
+    return per
+
+
 def browser_ticks() -> int:
     """CPU ticks of every Chromium process on this machine (the benchmark's pages share its
     cores with the server: where the CPU went is part of the result)."""
@@ -110,8 +141,8 @@ def browser_ticks() -> int:
 
 
 class CpuWindow:
-    """CPU of the server process alone, of its descendants and of the browser over a window,
-    in cores."""
+    """CPU over a window, in cores: of the serving processes (the server; or the replicas, HAProxy
+    and deploy/serve.py), of the rest of the tree (zygotes, workers) and of the browser."""
 
     def __init__(self, server: int | None):
         self.server = server
@@ -127,10 +158,16 @@ class CpuWindow:
         end = snapshot(self.server)
         if not end or not self.start:
             return {"seconds": round(seconds, 1), "error": "server process gone"}
-        own = end[self.server]["own"] - self.start[self.server]["own"]
+        serving = {}
+        for pid, p in end.items():
+            if p["role"] in SERVING:
+                ticks = p["own"] - self.start.get(pid, {}).get("own", 0)
+                serving[p["role"]] = serving.get(p["role"], 0) + ticks
+        own = sum(serving.values())
         total = tree_ticks(end) - tree_ticks(self.start)
         return {"seconds": round(seconds, 1), "browser_cores": browser,
                 "server_cores": round(own / TICKS / seconds, 2),
+                "serving_cores": {r: round(t / TICKS / seconds, 2) for r, t in serving.items()},
                 "descendants_cores": round((total - own) / TICKS / seconds, 2),
                 "memory": memory(end), **counts(end)}
 
@@ -151,6 +188,79 @@ def find_server_pid(url: str) -> int | None:
             if ("streamlit" in " ".join(cmd) or "app.serve" in cmd) and port in cmd:
                 return int(p)
     return None
+
+
+def free_ports(n: int) -> int:
+    """A port P with P..P+n-1 free on 127.0.0.1."""
+    for _ in range(200):
+        base, sockets = random.randint(20_000, 60_000), []
+        try:
+            for port in range(base, base + n):
+                sockets.append(socket.socket())
+                sockets[-1].bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError("no free ports")
+
+
+@contextlib.contextmanager
+def balanced_servers(replicas: int, log: Path):
+    """``deploy/serve.py --replicas N`` (what ``make serve`` runs) on free 127.0.0.1 ports, in its
+    own process group; yields (the balancer's URL, serve.py's pid, {replica pid: "r1", ...}) once
+    it prints ``balancer: pid``, and stops it with SIGINT (Ctrl-C) afterwards. Its output (and
+    HAProxy's log) goes to ``log``."""
+    port = free_ports(replicas + 2)
+    cmd = [sys.executable, str(ROOT / "deploy" / "serve.py"), "--replicas", str(replicas),
+           "--port", str(port), "--host", "127.0.0.1"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    lines: list[str] = []
+
+    def pump():
+        with open(log, "w") as out:
+            for line in proc.stdout:
+                lines.append(line)
+                out.write(line)
+                out.flush()
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + BALANCER_READY_S
+        while not any(line.startswith("balancer: pid") for line in lines):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"deploy/serve.py did not start (exit code {proc.poll()}); see {log}")
+            time.sleep(0.3)
+        names = {int(m[2]): m[1] for line in lines if (m := re.match(r"replica (r\d+): pid (\d+)", line))}
+        yield f"http://127.0.0.1:{port}", proc.pid, names
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: serve.py stops its replicas and HAProxy
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        reader.join(timeout=5)
+
+
+def replica_split(students: list, names: dict, tree: dict) -> dict:
+    """Per replica (r1, r2, ...): the students its GATELAB_REPLICA cookie sends there, and the
+    workers its server holds (a cross-check from /proc)."""
+    cookies = []
+    for s in students:
+        jar = {c["name"]: c["value"] for c in s["context"].cookies()} if s["context"] else {}
+        cookies.append(jar.get("GATELAB_REPLICA"))
+    pages = Counter(cookies)
+    workers = workers_per_server(tree)
+    return {"replica_of": cookies,
+            "pages": {n: pages.get(n, 0) for n in sorted(names.values())} | (
+                {"none": pages[None]} if None in pages else {}),
+            "workers": {names.get(pid, str(pid)): n for pid, n in sorted(workers.items())}}
 
 
 # ---------------------------------------------------------------------------- pages

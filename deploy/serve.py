@@ -156,7 +156,7 @@ def main(argv=None) -> int:
         for i in range(1, args.replicas + 1):
             cmd = [sys.executable, "-m", "app.serve", "--server.port", str(args.port + i),
                    "--server.address", "127.0.0.1", "--server.headless", "true",
-                   "--browser.gatherUsageStats", "false"]
+                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
             procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True))
             print(f"replica r{i}: pid {procs[-1].pid} on 127.0.0.1:{args.port + i}", flush=True)
         deadline = time.monotonic() + READY_S
