@@ -24,7 +24,6 @@ peepholes), and its runs and tables sit apart (``<protocol>-paperunits``).
 import csv
 import json
 import math
-import multiprocessing as mp
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -33,10 +32,22 @@ from pathlib import Path
 import numpy as np
 
 from core.data import PAPER_DATASETS
+from core.errors import GateLabError
 from core.settings import same_as, setting
+from core.sweep import ENGINES, RAY_REQUIREMENTS, Job, run_jobs
 from core.units import ARCHS, PAPER_UNITS
 
 PROTOCOLS = ("paper", "modern")
+
+
+class SweepIncomplete(GateLabError):
+    """Runs of a sweep failed (each recorded as ``<run>.failed.json``); the others finished."""
+
+    def __init__(self, failures: list[dict]):
+        self.failures = failures
+        first = failures[0]
+        super().__init__(f"{len(failures)} run(s) failed, e.g. {first['label']} on {first['node']}: "
+                         f"{first['error']} (recorded as .failed.json beside its result; rerun to retry)")
 # The paper's Table 2, train / test NLL per time step.
 PAPER_TABLE = {
     "nottingham": {"tanh": (3.22, 3.13), "gru": (2.79, 3.23), "lstm": (3.08, 3.20)},
@@ -71,6 +82,10 @@ class ReproduceConfig:
     carry_state: bool = same_as("carry_state")
     reshuffle: bool = same_as("reshuffle", False)   # fixed: the committed runs' batching
     variant: str = same_as("variant")
+    engine: str = setting("local", "where the runs train: local (a pool of processes here) or ray "
+                                   f"(a Ray cluster; pip install -r {RAY_REQUIREMENTS})", choices=ENGINES)
+    address: str = setting("", "the Ray cluster's address, as `ray start --head` prints it (default: "
+                               "$RAY_ADDRESS, else a Ray started for this command)")
     workers: int = field(default_factory=lambda: os.cpu_count() or 1,
                          metadata={"help": "parallel processes (default: all cores)"})
     out: str = setting("results/reproduce", "results directory")
@@ -107,10 +122,10 @@ class ReproduceConfig:
         return [(d, a, k) for d in self.datasets for a in self.archs for k in range(self.candidates)]
 
 
-def train_run(settings, path: Path, record: dict) -> dict:
+def train_run(settings, record: dict) -> dict:
     """Train ``settings`` with early stopping, evaluate the best-validation weights on train,
-    valid and test, and write ``record`` with the results to ``path`` atomically (a run either
-    finished or is absent). Runs in a worker process."""
+    valid and test; ``record`` with the results. Runs in a worker (a process of the local pool,
+    or a Ray task); the driver writes it (``core.sweep``)."""
     import torch
 
     from core.data import load_dataset
@@ -126,39 +141,13 @@ def train_run(settings, path: Path, record: dict) -> dict:
               "updates": trainer.updates, "wall_seconds": time.perf_counter() - t0,
               "history": history, **{f"{s}_nll": m["nll"] for s, m in final.items()},
               **{f"{s}_accuracy": m["accuracy"] for s, m in final.items()}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
-    tmp.write_text(json.dumps(result))
-    os.replace(tmp, path)
     return result
 
 
 def run_one(config: ReproduceConfig, dataset: str, arch: str, k: int) -> dict:
-    """Train candidate ``k`` of one cell and write its result file."""
-    return train_run(config.run_settings(dataset, arch, k), config.run_path(dataset, arch, k),
+    """Train candidate ``k`` of one cell: its result record."""
+    return train_run(config.run_settings(dataset, arch, k),
                      {"protocol": config.protocol, "dataset": dataset, "arch": arch, "candidate": k})
-
-
-def _call(job):
-    fn, args = job
-    return fn(*args)
-
-
-def _run_pool(jobs: list, workers: int, progress, label, done_before: int, total: int,
-              name_protocol: bool) -> None:
-    """``jobs`` ((function, args) pairs) in ``workers`` spawned processes, one progress line per
-    finished run: ``label(result)`` (after its protocol, where several share the pool), its
-    NLLs, and the elapsed and estimated remaining time."""
-    start = time.perf_counter()
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(min(workers, len(jobs))) as pool:
-        for i, r in enumerate(pool.imap_unordered(_call, jobs, chunksize=1), 1):
-            elapsed = time.perf_counter() - start
-            eta = elapsed / i * (len(jobs) - i)
-            which = f"{r['protocol']} " if name_protocol else ""
-            progress(f"[{done_before + i}/{total}] {which}{label(r)} lr {r['settings']['lr']:.2e}: "
-                     f"valid {r['valid_nll']:.3f} test {r['test_nll']:.3f} ({r['epochs']} epochs, "
-                     f"{r['wall_seconds']:.0f} s); elapsed {elapsed:.0f} s, about {eta:.0f} s left")
 
 
 def reproduce(config: ReproduceConfig, progress=print) -> list[dict]:
@@ -168,23 +157,27 @@ def reproduce(config: ReproduceConfig, progress=print) -> list[dict]:
 
 def reproduce_all(configs: list[ReproduceConfig], progress=print) -> dict[str, list[dict]]:
     """Several configurations (both protocols, say) in one pool of ``configs[0].workers``
-    processes, the first configuration's runs handed out first, so that no core idles while
-    another configuration still has runs to go. Returns each configuration's summary rows."""
+    processes (or on one Ray cluster), the first configuration's runs handed out first, so that
+    no core idles while another configuration still has runs to go. Returns each
+    configuration's summary rows; raises ``SweepIncomplete`` after them if runs failed."""
     workers = configs[0].workers
     jobs, total, finished = [], 0, 0
     for config in configs:
         mine = config.jobs()
         todo = [j for j in mine if not config.run_path(*j).exists()]
         total, finished = total + len(mine), finished + len(mine) - len(todo)
-        jobs += [(run_one, (config, *j)) for j in todo]
+        which = f"{config.protocol} " if len(configs) > 1 else ""
+        jobs += [Job(run_one, (config, *j), config.run_path(*j), f"{which}{j[0]} {j[1]} k={j[2]}") for j in todo]
         label = config.protocol + (f" ({config.name})" if config.name != config.protocol else "")
+        where = f"{workers} worker(s)" if config.engine == "local" else f"Ray ({config.address or 'local'})"
         progress(f"{label} protocol: {len(mine)} runs, {len(mine) - len(todo)} already finished, "
-                 f"{len(todo)} to go on {workers} worker(s); lr candidates "
+                 f"{len(todo)} to go on {where}; lr candidates "
                  + ", ".join(f"{lr:.2e}" for lr in config.learning_rates()))
-    if jobs:
-        _run_pool(jobs, workers, progress, lambda r: f"{r['dataset']} {r['arch']} k={r['candidate']}",
-                  finished, total, name_protocol=len(configs) > 1)
-    return {config.name: summarise(config) for config in configs}
+    failures = run_jobs(jobs, configs[0].engine, workers, configs[0].address or None, progress, finished, total)
+    summaries = {config.name: summarise(config) for config in configs}
+    if failures:
+        raise SweepIncomplete(failures)
+    return summaries
 
 
 def load_runs(config: ReproduceConfig) -> list[dict]:

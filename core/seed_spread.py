@@ -11,14 +11,15 @@ import numpy as np
 
 from core.reproduce import (
     ReproduceConfig,
+    SweepIncomplete,
     _dataset_order,
-    _run_pool,
     best_runs,
     candidates_done,
     load_runs,
     train_run,
     with_runs_on_disk,
 )
+from core.sweep import Job, run_jobs
 from core.units import ARCHS
 
 SEED_BASE = 1000  # seed-spread runs use seeds 1000, 1001, ...: none is a candidate's seed
@@ -49,9 +50,8 @@ def run_seed(config: ReproduceConfig, dataset: str, arch: str, k: int, seed: int
     """Candidate ``k``'s settings (its learning rate) with another seed: another initialisation,
     batch order and weight noise."""
     settings = replace(config.run_settings(dataset, arch, k), seed=seed)
-    return train_run(settings, seed_path(config, dataset, arch, seed),
-                     {"protocol": config.protocol, "dataset": dataset, "arch": arch, "candidate": k,
-                      "seed": seed})
+    return train_run(settings, {"protocol": config.protocol, "dataset": dataset, "arch": arch,
+                                "candidate": k, "seed": seed})
 
 
 def seed_spread_all(configs: list[ReproduceConfig], n_seeds: int, progress=print) -> dict:
@@ -64,12 +64,13 @@ def seed_spread_all(configs: list[ReproduceConfig], n_seeds: int, progress=print
         mine = seed_jobs(config, n_seeds)
         todo = [j for j in mine if not seed_path(config, j[0], j[1], j[3]).exists()]
         total, finished = total + len(mine), finished + len(mine) - len(todo)
-        jobs += [(run_seed, (config, *j)) for j in todo]
+        which = f"{config.protocol} " if len(configs) > 1 else ""
+        jobs += [Job(run_seed, (config, *j), seed_path(config, j[0], j[1], j[3]),
+                     f"{which}{j[0]} {j[1]} seed {j[3]}") for j in todo]
         progress(f"{config.name} seed spread: {len(mine)} runs ({n_seeds} seeds per cell), "
                  f"{len(mine) - len(todo)} already finished, {len(todo)} to go")
-    if jobs:
-        _run_pool(jobs, configs[0].workers, progress, lambda r: f"{r['dataset']} {r['arch']} seed {r['seed']}",
-                  finished, total, name_protocol=len(configs) > 1)
+    failures = run_jobs(jobs, configs[0].engine, configs[0].workers, configs[0].address or None, progress,
+                        finished, total)
     out = {}
     for config in configs:
         rows = spread_rows(load_seed_runs(config), best_runs(load_runs(with_runs_on_disk(config))))
@@ -79,6 +80,8 @@ def seed_spread_all(configs: list[ReproduceConfig], n_seeds: int, progress=print
         (path / "seeds.json").write_text(json.dumps({"cells": rows, "pairs": pairs}, indent=1))
         (path / "seeds.md").write_text(spread_markdown(rows, pairs))
         out[config.name] = rows
+    if failures:
+        raise SweepIncomplete(failures)
     return out
 
 

@@ -178,8 +178,26 @@ def test_a_run_reports_its_best_validation_weights_not_its_last(tmp_path):
     from core.reproduce import train_run
     from core.settings import Settings
     settings = Settings(dataset="chorales", arch="gru", lr=0.3, epochs=8, patience=8, batch_size=16)
-    result = train_run(settings, tmp_path / "run.json", {})
+    result = train_run(settings, {})
     valid = [row["valid_nll"] for row in result["history"]]
     assert valid[-1] > min(valid) + 0.05                      # the last weights are not the best
     assert result["valid_nll"] == pytest.approx(min(valid), rel=1e-6)
-    assert json.loads((tmp_path / "run.json").read_text())["valid_nll"] == result["valid_nll"]
+
+
+def test_a_run_that_raises_is_recorded_and_the_others_go_on(tmp_path):
+    """A run that fails (here: a dataset that does not exist) is written as <run>.failed.json
+    with its message, the others finish; its result file stays absent, so a resume retries it."""
+    from core.reproduce import train_run
+    from core.settings import Settings
+    from core.sweep import Job, failed_path, run_jobs
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    jobs = [Job(train_run, (Settings(dataset="no-such-dataset", epochs=1), {}), bad, "bad"),
+            Job(train_run, (Settings(dataset="chorales", arch="tanh", units=4, epochs=1), {}), good, "good")]
+    lines = []
+    failures = run_jobs(jobs, "local", workers=2, progress=lines.append)
+    assert [f["label"] for f in failures] == ["bad"] and "no-such-dataset" in failures[0]["error"]
+    assert json.loads(good.read_text())["epochs"] == 1 and not bad.exists()
+    assert "no-such-dataset" in json.loads(failed_path(bad).read_text())["error"]
+    assert any(line.startswith("[1/2]") for line in lines) and any("FAILED" in line for line in lines)
+    with pytest.raises(ValueError, match="unknown engine"):
+        run_jobs(jobs, "spark")
