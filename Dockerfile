@@ -8,6 +8,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# FluidSynth and a General MIDI SoundFont (6 MB): the audio previews' piano (core/audio.py).
+# Unpinned (DL3008): Debian's versions change with the base image's release; both are stable.
+# hadolint ignore=DL3008
+RUN apt-get update && apt-get install -y --no-install-recommends fluidsynth timgm6mb-soundfont \
+    && rm -rf /var/lib/apt/lists/*
+
 # Every package, transitive ones included, from the hash-locked requirements.lock (pip-compile
 # --generate-hashes; docs/deploy.md): torch==2.13.0+cpu from PyTorch's CPU index (PyPI's torch is
 # a multi-GB CUDA build), the rest from PyPI. The torch hash in the lock is that of the CPU wheel

@@ -14,7 +14,8 @@ from app.figures import gates_figure, panels_for, prediction_figure, states_figu
 from app.figures.common import model_name
 from app.figures.piece import add_cursor, cursor_figure, nll_overview_figure, piece_figure
 from app.i18n import lang, t
-from core.midi import roll_to_audio, roll_to_midi_bytes
+from core.audio import FLUIDSYNTH, render_roll
+from core.midi import roll_to_midi_bytes
 
 AUDIO_MAX_S = 120     # the piece's audio preview: at most its first two minutes
 FS = 22050            # audio sample rate
@@ -32,15 +33,20 @@ def show_piece(name: str, piece, spb: float, tempo: float, window) -> None:
 
 
 def audio_preview(roll: np.ndarray, spb: float, tempo: float) -> None:
-    """The piece's first AUDIO_MAX_S seconds as sine waves (kept per piece and tempo)."""
+    """The piece's first AUDIO_MAX_S seconds on a piano, or as sine waves where the server lacks
+    FluidSynth (core.audio; kept per piece and tempo), captioned with the synthesizer used."""
     T = len(roll)
     audio_steps = min(T, int(AUDIO_MAX_S * tempo * spb / 60))
     key = (up.roll_digest(roll), round(tempo, 3))
     if st.session_state.get("up_audio", (None,))[0] != key:
-        st.session_state["up_audio"] = (key, roll_to_audio(roll[:audio_steps], tempo, spb, FS))
-    st.audio(st.session_state["up_audio"][1], sample_rate=FS)
-    st.caption(t("upload.piece.audio_cut" if audio_steps < T else "upload.piece.audio",
-                 bpm=f"{tempo:.0f}", seconds=AUDIO_MAX_S))
+        st.session_state["up_audio"] = (key, render_roll(roll[:audio_steps], tempo, spb, FS))
+    samples, rate, engine = st.session_state["up_audio"][1]
+    st.audio(samples, sample_rate=rate)
+    cut, values = audio_steps < T, {"bpm": f"{tempo:.0f}", "seconds": AUDIO_MAX_S}
+    if engine == FLUIDSYNTH:
+        st.caption(t("upload.piece.audio_piano_cut", **values) if cut else t("upload.piece.audio_piano", **values))
+    else:
+        st.caption(t("upload.piece.audio_cut", **values) if cut else t("upload.piece.audio", **values))
 
 
 def show_overview(traces: dict, window, cursor: int) -> None:
@@ -137,7 +143,7 @@ def sampling(models: dict, model_key: tuple, roll: np.ndarray, stop: int, spb: f
 
 def show_samples(got: dict, roll: np.ndarray, spb: float, tempo: float, stem: str) -> None:
     """Each model's sampled continuation (``got``: the session's ``up_samples``) after up to 32
-    steps of its context: roll, audio and MIDI download."""
+    steps of its context: roll, audio (rendered once per sampling) and MIDI download."""
     end = got["prime_end"]
     context = roll[max(0, end - 32):end]
     st.caption(t("upload.sampling.from_step" if end else "upload.sampling.from_nothing",
@@ -150,7 +156,11 @@ def show_samples(got: dict, roll: np.ndarray, spb: float, tempo: float, stem: st
                            lang=lang()),
               f"up_sample_{arch}")
         left, right = st.columns([3, 1])
-        left.audio(roll_to_audio(new, tempo, spb, FS), sample_rate=FS)
+        if arch not in got.setdefault("audio", {}):
+            got["audio"][arch] = render_roll(new, tempo, spb, FS)
+        samples, rate, engine = got["audio"][arch]
+        left.audio(samples, sample_rate=rate)
+        left.caption(t("upload.sampling.audio_piano") if engine == FLUIDSYNTH else t("upload.sampling.audio_sine"))
         right.download_button(t("upload.downloads.midi", model=model_name(arch)), key=f"up_mid_{arch}",
                               data=roll_to_midi_bytes(new, tempo, spb), on_click="ignore",
                               file_name=f"{stem}-{arch}-sample.mid", mime="audio/midi")

@@ -351,7 +351,8 @@ def roll_to_midi_bytes(roll: np.ndarray, tempo: float = 120.0, steps_per_beat: f
 
 def roll_to_audio(roll: np.ndarray, tempo: float = 120.0, steps_per_beat: float = 2,
                   fs: int = 22050) -> np.ndarray:
-    """A quick sine-wave preview of a piano roll (pretty_midi's synthesizer, no soundfont).
+    """A quick sine-wave preview of a piano roll (pretty_midi's synthesizer, no soundfont): the
+    fallback of :func:`core.audio.render_roll`, which plays a piano where FluidSynth is installed.
 
     Returns
     -------
