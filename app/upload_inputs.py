@@ -4,14 +4,14 @@ window; and what they give (the piece, the traces), kept in the session so that 
 """
 import streamlit as st
 
-from app import session
+from app import model_files, session
 from app import upload_data as up
 from app.i18n import t
 from core.checkpoint import CheckpointError
 from core.data import dataset_steps_per_beat
 from core.midi import MidiError, midi_to_roll, upload_limit, upload_limit_mb
 
-SOURCES = ("pretrained", "lab")  # upload.source.<name>
+SOURCES = ("pretrained", "lab", "file")  # upload.source.<name>
 # MidiError kinds whose English message (core) says more than the page's sentence: where the
 # file ends, what the reader tripped on, how many notes or steps.
 DETAILED = {"truncated", "corrupt", "out_of_range", "too_long"}
@@ -25,7 +25,16 @@ def choose_models() -> tuple[dict, tuple, float, str]:
     sources = {s: t(f"upload.source.{s}") for s in SOURCES}
     source = st.radio(t("upload.source.label"), SOURCES, horizontal=True, key="up_source",
                       format_func=sources.get)
-    return pretrained_choice() if source == "pretrained" else lab_choice()
+    return {"pretrained": pretrained_choice, "lab": lab_choice, "file": file_choice}[source]()
+
+
+def file_choice() -> tuple[dict, tuple, float, str]:
+    """A checkpoint the user uploads (``app.model_files``); none yet stops the page."""
+    chosen = model_files.checkpoint_choice()
+    if chosen is None:
+        st.stop()
+    models, key, dataset, label = chosen
+    return models, key, dataset_steps_per_beat(dataset), label
 
 
 def pretrained_choice() -> tuple[dict, tuple, float, str]:

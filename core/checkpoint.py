@@ -26,18 +26,44 @@ class CheckpointError(GateLabError):
     """A file that is not a usable GateLab checkpoint; the message says why."""
 
 
-def save(path: str | os.PathLike, model: RecurrentModel, settings: Settings,
-         history: list | None = None, metrics: dict | None = None) -> Path:
-    """Write a checkpoint atomically (a temporary file renamed into place)."""
-    import torch
+def _payload(model: RecurrentModel, settings: Settings, history: list | None, metrics: dict | None) -> dict:
     spec = model.spec
-    payload = {
+    return {
         "format": FORMAT, "version": VERSION,
         "spec": {"arch": spec.arch, "variant": spec.variant, "units": spec.units},
         "settings": settings.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "history": history or [], "metrics": metrics or {},
     }
+
+
+def to_bytes(model: RecurrentModel, settings: dict, updates: int = 0) -> bytes:
+    """A checkpoint of ``model`` as bytes, in the CLI's format (a Lab model's download);
+    ``settings``: its ``Settings`` fields, ``updates``: how far it trained."""
+    import torch
+    buffer = io.BytesIO()
+    torch.save(_payload(model, Settings.from_dict(settings), [], {"updates": updates}), buffer)
+    return buffer.getvalue()
+
+
+def weights_from_bytes(data: bytes) -> dict:
+    """An uploaded checkpoint read safely (``load``: ``weights_only=True``, shapes checked) as
+    the weights record the pages pass around (``core.lab.Lab.weights``: spec, settings,
+    updates, state_dict as numpy). Raises CheckpointError."""
+    model, payload = load(bytes(data))
+    history, metrics = payload.get("history") or [], payload.get("metrics") or {}
+    updates = metrics.get("updates") if isinstance(metrics.get("updates"), int) else \
+        history[-1].get("updates", 0) if history and isinstance(history[-1], dict) else 0
+    return {"spec": dict(payload["spec"]), "settings": Settings.from_dict(payload["settings"]).to_dict(),
+            "updates": int(updates),
+            "state_dict": {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}}
+
+
+def save(path: str | os.PathLike, model: RecurrentModel, settings: Settings,
+         history: list | None = None, metrics: dict | None = None) -> Path:
+    """Write a checkpoint atomically (a temporary file renamed into place)."""
+    import torch
+    payload = _payload(model, settings, history, metrics)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")

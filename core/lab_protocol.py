@@ -20,8 +20,9 @@ updates). Commands:
 - ``get`` (request dict): numbers and loss history; ``{"views": ...}`` traces of one piece,
   ``{"csv": True}`` the metrics history, ``{"weights": True}`` the models' weights;
 - ``compute`` (name, args, kwargs): one of ``COMPUTE`` on a model the page names with a
-  ``core.records.ModelRef`` (first argument); the reply's ``result`` is plain data (numpy, dicts,
-  ``core.records.Trace``), or ``failed`` with the reason. Pages that show models (Gate tools,
+  ``core.records.ModelRef`` (first argument; another first argument is passed as it is); the
+  reply's ``result`` is plain data (numpy, dicts, ``core.records.Trace``), or ``failed`` with
+  the reason. Pages that show models (Gate tools,
   Your own music, the lesson) ask this way: the web server never imports torch;
 - ``stop``: the worker exits.
 
@@ -43,6 +44,8 @@ COMPUTE = {
     "intervention": ("core.teaching_cells", "intervention"),
     "step_numbers": ("core.teaching_cells", "step_numbers"),
     "sample": ("core.sample", "sample"),
+    "checkpoint_bytes": ("core.checkpoint", "to_bytes"),        # a Lab model, to download
+    "read_checkpoint": ("core.checkpoint", "weights_from_bytes"),  # an uploaded file (bytes, no model)
 }
 MODELS_KEPT = 24       # models a worker keeps built for ``compute`` (pretrained sets, Lab snapshots)
 

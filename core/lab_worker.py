@@ -96,11 +96,15 @@ class Worker:
         return {"status": self.status(), **reply}
 
     def compute(self, name: str, args: tuple = (), kwargs: dict | None = None):
-        """``protocol.COMPUTE[name](model, *args[1:], **kwargs)`` with the model ``args[0]`` names."""
+        """``protocol.COMPUTE[name](model, *args[1:], **kwargs)`` with the model ``args[0]`` names
+        (a ``ModelRef``; any other first argument, e.g. an uploaded file's bytes, as it is)."""
         import importlib
+
+        from core.records import ModelRef
         module, function = protocol.COMPUTE[name]
         f = getattr(importlib.import_module(module), function)
-        return f(self._model(args[0]), *args[1:], **(kwargs or {}))
+        first = self._model(args[0]) if args and isinstance(args[0], ModelRef) else args[0]
+        return f(first, *args[1:], **(kwargs or {}))
 
     def _model(self, ref):
         """The model a ``core.records.ModelRef`` names, built once (a shipped one: sha256 checked)."""

@@ -96,6 +96,8 @@ def test_a_good_upload_shows_roll_audio_overview_and_every_models_heatmaps(good)
     gru_nll = next(t for t in overview["data"] if t["name"].startswith("GRU"))
     np.testing.assert_allclose(decode(gru_nll["y"]), trace(model, roll)["nll"], rtol=1e-5)
     assert len(at.get("audio")) == 1
+    # FluidSynth's piano (CI installs it; tests/test_audio.py checks the sine fallback)
+    assert any(c.value.startswith("Played on a piano (FluidSynth") for c in at.caption)
 
 
 def test_the_cursor_lists_every_gate_of_the_chosen_unit(good):
@@ -127,6 +129,8 @@ def test_sampling_gives_midi_of_the_requested_length(good):
         assert pm.get_end_time() == pytest.approx(20 * 0.5)
         np.testing.assert_array_equal(midi_to_roll(data, steps_per_beat=1).roll, roll)
     assert len([c for c in at.get("plotly_chart") if "sampled continuation" in c.proto.spec]) == 3
+    assert len(at.get("audio")) == 4  # the piece's and each continuation's
+    assert sum(c.value == "Played on a piano (FluidSynth, General MIDI SoundFont)." for c in at.caption) == 3
 
 
 def test_each_bad_upload_is_a_clear_message_and_the_page_keeps_working():
@@ -173,7 +177,8 @@ def test_in_korean_the_page_and_its_messages_are_korean():
     at = open_page(lang="ko")
     assert at.title[0].value == "나의 음악" and "표준 MIDI 파일" in at.info[0].value
     assert at.radio(key="up_source").options == ["사전 학습된 모델 (GateLab 제공)",
-                                                 "이 세션에서 학습한 모델 (실험실 페이지)"]
+                                                 "이 세션에서 학습한 모델 (실험실 페이지)",
+                                                 "체크포인트 파일 (.pt)"]
     assert at.selectbox(key="up_set").options[0].startswith("JSB Chorales, PyTorch 수식 (tanh RNN 유닛 100개")
     upload(at, "broken.mid", BAD["truncated"][0])
     assert at.error[0].value.startswith("**broken.mid** 파일은 쓸 수 없습니다: MIDI 파일이 중간에 잘려")

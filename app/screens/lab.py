@@ -5,7 +5,7 @@ A projector shows the transport, the metrics, the loss chart and the gates; teac
 """
 import streamlit as st
 
-from app import controls, display, session, views
+from app import controls, display, model_files, session, views
 from app.equations import READOUT, equations, note
 from app.figures.common import model_name
 from app.guide_text import short_guide
@@ -38,6 +38,7 @@ if not controls.hidden():
 views.live_numbers()
 if not projector:
     views.downloads()
+    model_files.lab_downloads()
 st.divider()
 views.live_views()
 if projector:

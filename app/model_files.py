@@ -1,0 +1,60 @@
+"""Models in and out of the dashboard, as checkpoints in the CLI's format (``core.checkpoint``):
+the Lab's models downloaded; a checkpoint from the CLI, a classmate or a pretrained set opened
+on the Your-own-music page. The bytes are written and read by the session's worker (torch,
+``weights_only=True``): the web server only passes them on.
+"""
+import hashlib
+
+import streamlit as st
+
+from app import session
+from app.figures.common import model_name
+from app.i18n import dataset_title, t
+from core.records import ModelRef
+
+MAX_CHECKPOINT_MB = 20  # a 20k-parameter checkpoint is ~100 KB; anything this large is not one
+
+
+def file_name(w: dict) -> str:
+    """``gatelab-chorales-gru-120u.pt`` for a Lab model's weights record."""
+    return f"gatelab-{w['settings']['dataset']}-{w['spec']['arch']}-{w['updates']}u.pt"
+
+
+def lab_downloads() -> None:
+    """The Lab's models as checkpoints, one download each (made when asked: a model's weights
+    travel from the worker and back once)."""
+    with st.expander(t("common.files.download_heading")):
+        st.caption(t("common.files.download_help"))
+        if not st.button(t("common.files.prepare"), key="files_prepare"):
+            return
+        weights = session.trained_weights()
+        if not weights:
+            st.info(t("common.files.no_lab"))
+            return
+        for arch, w in weights.items():
+            data = session.compute("checkpoint_bytes", ModelRef.from_weights(w), w["settings"], w["updates"])
+            st.download_button(t("common.files.download", model=model_name(arch), updates=w["updates"]), data,
+                               file_name=file_name(w), mime="application/octet-stream", key=f"files_{arch}",
+                               on_click="ignore")
+
+
+def label(w: dict, name: str) -> str:
+    """What an uploaded checkpoint holds, in the page's language."""
+    return t("common.files.label", name=name, model=model_name(w["spec"]["arch"]), variant=w["spec"]["variant"],
+             units=w["spec"]["units"], dataset=dataset_title(w["settings"]["dataset"]), updates=w["updates"])
+
+
+def checkpoint_choice() -> tuple[dict, tuple, str, str] | None:
+    """A checkpoint file the user uploads -> (arch -> ModelRef, a key, its dataset, label);
+    None (and a prompt) until there is one. A file that is not a GateLab checkpoint gets the
+    worker's reason and stops the page there."""
+    uploaded = st.file_uploader(t("common.files.upload", mb=MAX_CHECKPOINT_MB), type=["pt"], key="files_upload",
+                                max_upload_size=MAX_CHECKPOINT_MB)
+    if uploaded is None:
+        st.info(t("common.files.prompt"))
+        return None
+    data = uploaded.getvalue()
+    w = session.compute("read_checkpoint", data, failed="common.files.bad")
+    digest = hashlib.sha1(data).hexdigest()[:16]
+    return ({w["spec"]["arch"]: ModelRef.from_weights(w)}, ("file", digest), w["settings"]["dataset"],
+            label(w, uploaded.name))

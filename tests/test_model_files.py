@@ -1,0 +1,108 @@
+"""Models in and out of the dashboard: a Lab model downloaded as a checkpoint gives the CLI the
+Lab's numbers, a CLI checkpoint opened through the worker gives the CLI's trace, and a file that
+is not a GateLab checkpoint gets a reason, never a traceback."""
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from app.model_files import file_name
+from core.checkpoint import CheckpointError, to_bytes, weights_from_bytes
+from core.data import load_dataset
+from core.lab import Lab
+from core.lab_worker import Worker
+from core.pretrained import model_from_weights
+from core.records import ModelRef
+from core.settings import LabSettings
+from core.trace import trace
+from core.train import evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args) -> str:
+    result = subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def lab_weights():
+    lab = Lab(LabSettings(archs=("tanh", "gru"), eval_every=1000), load_dataset("chorales"))
+    for _ in range(3):
+        lab.step()
+    return lab.weights()
+
+
+def test_a_lab_model_downloaded_gives_the_cli_the_lab_s_numbers(lab_weights, tmp_path):
+    w = lab_weights["gru"]
+    worker = Worker()  # what the page asks the session's worker: the checkpoint's bytes
+    data = worker.compute("checkpoint_bytes", (ModelRef.from_weights(w), w["settings"], w["updates"]))
+    path = tmp_path / file_name(w)
+    assert path.name == "gatelab-chorales-gru-3u.pt"
+    path.write_bytes(data)
+    out = cli("evaluate", "--checkpoint", str(path), "--dataset", "chorales", "--split", "valid")
+    lab_model = model_from_weights(w["spec"], w["state_dict"])
+    nll = evaluate(lab_model, load_dataset("chorales").splits["valid"])["nll"]
+    assert float(re.search(r"NLL per step ([0-9.]+)", out).group(1)) == pytest.approx(nll, abs=5e-5)
+
+
+def test_a_cli_checkpoint_uploaded_gives_the_cli_s_trace(tmp_path):
+    cli("train", "--dataset", "chorales", "--arch", "lstm", "--units", "6", "--epochs", "1", "--out", str(tmp_path))
+    cli("trace", "--checkpoint", str(tmp_path / "model.pt"), "--dataset", "chorales", "--split", "valid",
+        "--index", "0", "--out", str(tmp_path / "cli.npz"))
+    w = Worker().compute("read_checkpoint", ((tmp_path / "model.pt").read_bytes(),))
+    assert w["spec"] == {"arch": "lstm", "variant": "torch", "units": 6} and w["updates"] > 0
+    assert w["settings"]["dataset"] == "chorales"
+    ours = trace(model_from_weights(w["spec"], w["state_dict"]), load_dataset("chorales").splits["valid"][0])
+    theirs = np.load(tmp_path / "cli.npz")
+    for name in ("h", "c", "i", "f", "o", "nll"):
+        assert np.array_equal(ours[name], theirs[name]), name
+
+
+def test_files_that_are_not_checkpoints_get_a_reason(lab_weights, tmp_path):
+    good = to_bytes(model_from_weights(lab_weights["tanh"]["spec"], lab_weights["tanh"]["state_dict"]),
+                    lab_weights["tanh"]["settings"], 3)
+    buffer = io.BytesIO()
+    torch.save({"weights": torch.zeros(3)}, buffer)              # a torch file of another kind
+    for junk in (b"", b"MThd not a checkpoint", good[: len(good) // 2], buffer.getvalue()):
+        with pytest.raises(CheckpointError):
+            weights_from_bytes(junk)
+    assert weights_from_bytes(good)["updates"] == 3
+
+
+def test_the_upload_page_offers_a_checkpoint_file_and_the_lab_its_downloads():
+    from tests import apptest
+    at = apptest.open_page("screens/upload.py")
+    at.radio(key="up_source").set_value("file").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(i.value == "Upload a checkpoint to apply its model." for i in at.info)
+    at = apptest.open_page("screens/upload.py", lang="ko")
+    assert at.radio(key="up_source").options[-1] == "체크포인트 파일 (.pt)"
+    lab = apptest.open_page("screens/lab.py")
+    assert "Download the models (checkpoints)" in [e.label for e in lab.expander]
+    assert lab.button(key="files_prepare").label == "Prepare the checkpoints"
+
+
+def test_a_checkpoint_uploaded_on_the_page_draws_its_gates_and_junk_gets_a_reason(lab_weights):
+    from tests import apptest
+    from tests.test_upload import GOOD, names, upload
+    w = lab_weights["gru"]
+    data = to_bytes(model_from_weights(w["spec"], w["state_dict"]), w["settings"], w["updates"])
+    at = apptest.open_page("screens/upload.py")
+    at.radio(key="up_source").set_value("file").run()
+    at.file_uploader(key="files_upload").set_value(("junk.pt", b"not a checkpoint", "application/octet-stream")).run()
+    assert not at.exception and at.error[0].value.startswith("This file cannot be used as a model:")
+    at.file_uploader(key="files_upload").set_value(("gru.pt", data, "application/octet-stream")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    upload(at, "chorale.mid", GOOD)
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert any({"GRU z", "GRU r"} <= names(s) for s in specs)
+    assert not any("LSTM i" in names(s) for s in specs)                 # only the uploaded model
