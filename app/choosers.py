@@ -5,7 +5,7 @@ and teacher mode (``app.teacher``, re-exported here).
 """
 import streamlit as st
 
-from app import session
+from app import model_files, session
 from app import upload_data as up
 from app.figures.common import model_name
 from app.i18n import dataset_title, t
@@ -14,7 +14,7 @@ from core.checkpoint import CheckpointError
 from core.data import DataError, available_datasets, load_dataset
 from core.lab import validation_pieces
 
-SOURCES = ("shipped", "lab")  # where models come from; their names are tools.models.sources.*
+SOURCES = ("shipped", "lab", "file")  # where models come from; their names are tools.models.sources.*
 LONG_MEMORY = "long-memory"
 LAB_WEIGHTS = "tools_lab_weights"  # session key: the Lab's weights as last taken
 
@@ -38,6 +38,11 @@ def choose_models(prefix: str) -> tuple[dict, tuple, str, str]:
     source = control("source", st.radio, "shipped", t("tools.models.label"), options=list(SOURCES),
                      format_func=labels("tools.models.sources", SOURCES).get, horizontal=True,
                      key=f"{prefix}_source")
+    if source == "file":  # a checkpoint (app/model_files.py): one model
+        chosen = model_files.checkpoint_choice()
+        if chosen is None:
+            st.stop()
+        return chosen
     if source == "lab":
         weights = lab_weights(f"{prefix}_take")
         if not weights:

@@ -106,3 +106,16 @@ def test_a_checkpoint_uploaded_on_the_page_draws_its_gates_and_junk_gets_a_reaso
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert any({"GRU z", "GRU r"} <= names(s) for s in specs)
     assert not any("LSTM i" in names(s) for s in specs)                 # only the uploaded model
+
+
+def test_the_gate_tools_open_a_checkpoint_file_too(lab_weights):
+    from tests import apptest
+    w = lab_weights["gru"]
+    data = to_bytes(model_from_weights(w["spec"], w["state_dict"]), w["settings"], w["updates"])
+    at = apptest.open_page("screens/tools.py")
+    at.radio(key="tools_source").set_value("file").run()
+    assert not at.exception and any(i.value == "Upload a checkpoint to apply its model." for i in at.info)
+    at.file_uploader(key="files_upload").set_value(("gru.pt", data, "application/octet-stream")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    assert any("GRU from gru.pt" in text for text in shown), shown

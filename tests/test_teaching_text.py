@@ -26,7 +26,7 @@ def computed_keys() -> list[str]:
     keys += [f"tools.notes.{a}_{v}" for a in ARCHS for v in ("torch", "paper")]
     keys += [f"figures.panels.{q.name}" for a in ARCHS for q in UNITS[a].quantities]
     keys += [f"tools.variants.{v}" for v in ("torch", "paper")]
-    keys += [f"tools.models.sources.{s}" for s in ("shipped", "lab")]
+    keys += [f"tools.models.sources.{s}" for s in ("shipped", "lab", "file")]
     keys += [f"tools.saturation.{o}" for o in ("split", "piece")]
     keys += [f"common.datasets.{name}" for name in TITLES]
     keys += [f"lesson.steps.{s}.{part}" for s in STEPS for part in ("title", "headline", "text")]
@@ -47,7 +47,7 @@ def test_the_names_here_are_the_pages_own():
                     if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name)
     assert tools_data.TOOLS == TOOLS and set(tools_views.VIEWS) == set(TOOLS)
     assert constant("app/screens/lesson.py", "STEPS") == STEPS
-    assert constant("app/choosers.py", "SOURCES") == ("shipped", "lab")
+    assert constant("app/choosers.py", "SOURCES") == ("shipped", "lab", "file")
 
 
 def test_clamp_meanings_name_their_gate_and_value_and_are_translated():
