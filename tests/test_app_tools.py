@@ -110,7 +110,7 @@ def test_korean_page_speaks_korean(lab):
     assert any(title(s).startswith("LSTM, 모든 유닛에 f = 1: ") for s in specs(at))   # the chart too
     assert any("유닛 0, 시간 단계 0" in m.value and "이전 은닉 상태" in m.value for m in at.markdown)
     assert at.radio(key="tools_source").options == ["사전 학습된 모델 (GateLab 제공)",
-                                                    "이 세션에서 학습 (실험실 페이지)"]
+                                                    "이 세션에서 학습 (실험실 페이지)", "체크포인트 파일"]
     assert at.radio(key="sat_over").options == ["검증 데이터 전체", "이 곡"]
     at.radio(key="sat_over").set_value("piece").run()
     assert not at.exception
