@@ -119,12 +119,13 @@ def resolution_options(trained_spb: float) -> tuple[list, dict]:
 
 
 def set_label(key: tuple[str, str], chosen: dict) -> str:
-    """A pretrained set (``shipped_sets``) as the selector shows it: dataset, equations and
-    each model's size."""
+    """A pretrained set (``shipped_sets``) as the selector shows it: dataset, equations, each
+    model's size, and the resolution it reads music at (its training data's)."""
     models = ", ".join(t("upload.source.set_model", model=model_name(a), units=e.units)
                        for a, e in chosen["entries"].items())
     return t("upload.source.set_option", dataset=dataset_title(key[0]),
-             variant=table("upload.variants").get(key[1], key[1]), models=models)
+             variant=table("upload.variants").get(key[1], key[1]), models=models,
+             notes=note_value(chosen["steps_per_beat"]))
 
 
 def pretrained_label(chosen: dict) -> str:

@@ -48,9 +48,9 @@ def test_resolutions_offered_include_the_models_own_and_mark_it():
 
 def test_source_labels_name_the_set_and_the_labs_models():
     entries = {"gru": SimpleNamespace(units=46, test_nll=8.512), "lstm": SimpleNamespace(units=36, test_nll=8.4)}
-    chosen = {"entries": entries}
+    chosen = {"entries": entries, "steps_per_beat": 1.0}
     assert up.set_label(("jsb", "paper"), chosen) == \
-        "JSB Chorales, the paper's equations (GRU 46 units, LSTM 36 units)"
+        "JSB Chorales, the paper's equations (GRU 46 units, LSTM 36 units; reads quarter notes)"
     assert up.pretrained_label(chosen).endswith("(NLL per time step on their own test split: GRU 8.51, LSTM 8.40)")
     weights = {"gru": {"settings": {"dataset": "chorales"}, "updates": 7},
                "tanh": {"settings": {"dataset": "chorales"}, "updates": 9}}
