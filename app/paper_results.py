@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.costs import formula, multiply_adds, seconds_to_reach
 from core.reproduce import (
     FIELD_RNN,
     PAPER_TABLE,
@@ -22,7 +23,7 @@ from core.reproduce import (
     learning_curves,
     load_runs,
 )
-from core.units import display_name
+from core.units import ARCHS, display_name
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "reproduce"
@@ -128,6 +129,37 @@ def seed_spread(protocol: str) -> tuple[list[dict], list[dict]]:
               "diff": round(p["diff"], 3), "two_se": round(2 * p["se"], 3),
               "lower": display_name(p["lower"]) if p["lower"] else None} for p in saved["pairs"]]
     return cells, pairs
+
+
+def cost_runs(config: ReproduceConfig) -> dict:
+    """dataset -> arch -> the selected run's cost facts: parameters, multiply-adds per step
+    (``core.costs``), ms per update (its own training time over its updates; the runs of one
+    dataset ran on one machine) and its validation curve (updates, seconds, NLL per epoch)."""
+    out = {}
+    for (dataset, arch), run in best_runs(load_runs(config)).items():
+        last = run["history"][-1]
+        variant, units = run["settings"]["variant"], run["units"]
+        out.setdefault(dataset, {})[arch] = {
+            "params": run["n_params"], "multiply_adds": multiply_adds(arch, units, variant),
+            "formula": formula(arch, variant), "ms_per_update": 1000 * last["seconds"] / last["updates"],
+            "best_valid": min(r["valid_nll"] for r in run["history"]),
+            "curve": [(r["updates"], r["seconds"], r["valid_nll"]) for r in run["history"]]}
+    return out
+
+
+def default_target(units: dict) -> float:
+    """A validation NLL every unit reached: the worst of the units' best, rounded up."""
+    return math.ceil(max(u["best_valid"] for u in units.values()) * 100) / 100
+
+
+def cost_rows(dataset: str, units: dict, target: float) -> list[dict]:
+    """One row per unit of ``dataset``: what it costs, and the seconds of training it needed to
+    reach ``target`` (None: it never did)."""
+    return [{"dataset": dataset, "unit": display_name(arch), "params": u["params"], "multiply_adds": u["multiply_adds"],
+             "formula": u["formula"], "ms_per_update": round(u["ms_per_update"], 2),
+             "best_valid": round(u["best_valid"], 3),
+             "seconds_to_target": seconds_to_reach(u["curve"], target)}
+            for arch, u in sorted(units.items(), key=lambda kv: ARCHS.index(kv[0]))]
 
 
 def curves(config: ReproduceConfig) -> dict:

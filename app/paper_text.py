@@ -81,3 +81,16 @@ def rerun_choices(names: list[str]) -> tuple[list[str], int]:
     """The datasets a rerun offers (of those available) and the index of the default one."""
     names = [n for n in names if n not in RERUN_LEFT_OUT]
     return names, names.index(RERUN_DEFAULT) if RERUN_DEFAULT in names else 0
+
+
+def race_text(rows: list[dict], target: float) -> str:
+    """Which unit reached the target validation NLL first, in seconds of training."""
+    reached = sorted((r for r in rows if r["seconds_to_target"] is not None), key=lambda r: r["seconds_to_target"])
+    if not reached:
+        return t("paper.costs.none", target=f"{target:.2f}")
+    first = reached[0]
+    others = [t("paper.costs.other", unit=r["unit"], seconds=f"{r['seconds_to_target']:.0f}") for r in reached[1:]]
+    missed = [r["unit"] for r in rows if r["seconds_to_target"] is None]
+    text = t("paper.costs.first", unit=first["unit"], target=f"{target:.2f}",
+             seconds=f"{first['seconds_to_target']:.0f}", others="; ".join(others) or "–")
+    return text + (" " + t("paper.costs.missed", units=", ".join(missed)) if missed else "")

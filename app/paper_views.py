@@ -103,6 +103,31 @@ def show_units() -> None:
         show_table(own, relabel=table("paper.units.columns"))
 
 
+@st.cache_data(show_spinner=False)
+def cost_runs(protocol: str) -> dict:
+    return paper.cost_runs(paper.committed_config(protocol))
+
+
+def show_costs(protocol: str) -> None:
+    """What each unit costs on one dataset, and how long each trained to reach an NLL the user
+    picks: the paper's claim that gated units get there in less wall-clock time, checked here."""
+    runs = cost_runs(protocol)
+    if not runs:
+        return
+    with st.expander(t("paper.costs.heading")):
+        st.markdown(t("paper.costs.intro"))
+        titles = table("common.datasets")
+        left, right = st.columns([2, 1])
+        dataset = left.selectbox(t("paper.curves.dataset"), sorted(runs), key="cost_dataset",
+                                 format_func=lambda d: titles.get(d, d))
+        units = runs[dataset]
+        target = right.number_input(t("paper.costs.target"), 0.0, 100.0, paper.default_target(units), 0.05,
+                                     format="%.2f", key=f"cost_target_{protocol}_{dataset}")
+        rows = paper.cost_rows(dataset, units, target)
+        show_table(rows, relabel=table("paper.costs.columns"))
+        st.markdown(words.race_text(rows, target))
+
+
 def show_curves(curves: dict) -> None:
     """Figure 2: a dataset's learning curves over updates or seconds."""
     st.subheader(t("paper.curves.heading"))

@@ -6,10 +6,12 @@ The dashboard runs it in a worker process per browser session (``core.lab_worker
 imported when a Lab is built: the web server uses the numpy helpers here without it.
 """
 import math
+import time
 from dataclasses import asdict
 
 import numpy as np
 
+from core.costs import formula, multiply_adds
 from core.settings import LabSettings
 from core.units import display_name
 from core.views import window_bounds, window_view
@@ -83,6 +85,7 @@ class Lab:
         self.valid_rows = {a: [] for a in settings.archs}   # (updates, seconds, NLL, accuracy)
         self.messages: list[dict] = []
         self._views_key, self._views = None, None
+        self.trace_ms: dict[str, float] = {}   # arch -> ms to trace 1000 steps, as last measured
         self.evaluate()
 
     def _next_batch(self):
@@ -135,7 +138,9 @@ class Lab:
         return out
 
     def metrics(self) -> dict:
-        """Per architecture: size, progress and the latest losses, as plain numbers."""
+        """Per architecture: size, progress and the latest losses, as plain numbers; and what the
+        unit costs: multiply-adds per step (``core.costs``), measured ms per update (this Lab's
+        own training time) and per 1000 traced steps (its last views; NaN until measured)."""
         out = {}
         for arch, trainer in self.trainers.items():
             spec = trainer.model.spec
@@ -143,6 +148,10 @@ class Lab:
             _, _, valid_nll, valid_acc = self.valid_rows[arch][-1]
             out[arch] = {"units": spec.units, "params": spec.n_params, "updates": trainer.updates,
                          "seconds": trainer.seconds, "divergences": trainer.divergences,
+                         "multiply_adds": multiply_adds(arch, spec.units, spec.variant),
+                         "formula": formula(arch, spec.variant),
+                         "ms_per_update": 1000 * trainer.seconds / trainer.updates if trainer.updates else math.nan,
+                         "trace_ms_per_1000": self.trace_ms.get(arch, math.nan),
                          "train_nll": float(np.mean([r[2] for r in recent])) if recent else math.nan,
                          "train_window": len(recent), "valid_nll": valid_nll,
                          "valid_accuracy": valid_acc}
@@ -200,7 +209,9 @@ class Lab:
             return self._views
         models = {}
         for arch, trainer in self.trainers.items():
+            t0 = time.perf_counter()
             arrays = trace(trainer.model, roll[:stop]).arrays  # causal: later frames are not needed
+            self.trace_ms[arch] = (time.perf_counter() - t0) * 1000 / stop * 1000  # per 1000 steps
             models[arch] = window_view(arrays, arch, trainer.model.spec.units, start, stop)
         self._views = {"piece": piece, "start": start, "n_steps": len(roll),
                        "target": np.asarray(roll[start:stop], dtype=np.uint8), "models": models}

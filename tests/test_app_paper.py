@@ -35,7 +35,11 @@ def test_in_korean_the_headers_titles_and_controls_are_korean():
     assert any(i.value.startswith("아직 실행하지 않았거나") for i in at.info) == bool(unfinished)
     assert [e.label for e in at.expander] == ["일부 칸이 논문과 어긋나는 이유: 독립적인 확인",
                                               "어떤 차이가 시드의 운보다 클까요?",
-                                              "논문의 유닛 식으로 같은 프로토콜"]
+                                              "논문의 유닛 식으로 같은 프로토콜",
+                                              "유닛별 비용, 그리고 어떤 유닛이 주어진 NLL에 먼저 도달하는가"]
+    costs = at.expander[3]
+    assert json.loads(costs.dataframe[0].proto.columns)["seconds_to_target"]["label"] == "목표까지 걸린 초"
+    assert "에 가장 먼저 도달했습니다" in costs.markdown[-1].value
     verdicts = set(at.expander[1].dataframe[1].value["lower"])
     assert verdicts <= {"구별 안 됨", "tanh RNN 쪽이 낮음", "GRU 쪽이 낮음", "LSTM 쪽이 낮음"}
     check = at.expander[0].markdown[0].value
@@ -169,3 +173,16 @@ def test_the_seed_spread_shows_under_its_protocol():
     assert f"{len(told)} of the {len(pairs)} pairs" in box.markdown[0].value
     at.radio(key="paper_protocol").set_value("modern").run()
     assert any(e.label == box.label for e in at.expander) == bool(paper.seed_spread("modern")[0])
+
+
+def test_the_costs_race_the_units_to_an_nll_the_user_picks():
+    at = page()
+    assert not at.exception, [e.value for e in at.exception]
+    costs = next(e for e in at.expander if e.label.startswith("What each unit costs"))
+    table = costs.dataframe[0].value
+    assert list(table["unit"]) == ["tanh RNN", "GRU", "LSTM"] and table["seconds_to_target"].notna().all()
+    assert "first**" in costs.markdown[-1].value
+    target = next(w for w in at.number_input if w.key.startswith("cost_target"))
+    target.set_value(1.0).run()
+    costs = next(e for e in at.expander if e.label.startswith("What each unit costs"))
+    assert costs.markdown[-1].value.startswith("No unit reached a validation NLL of 1.00")

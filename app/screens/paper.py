@@ -24,6 +24,7 @@ if not projector():
     views.show_seeds(protocol)
     if protocol == "paper":   # the paper's own equations too
         views.show_units()
+    views.show_costs(protocol)
 views.show_curves(curves)
 if not projector():
     views.rerun_section(protocol)
