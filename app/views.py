@@ -13,13 +13,16 @@ import streamlit as st
 from app import display, session
 from app.figures import gates_figure, loss_figure, panels_for, prediction_figure, states_figure
 from app.figures.common import model_name
+from app.figures.loss import Y_VIEWS
 from app.i18n import dataset_title, lang, t, table
+from app.teacher import control, url_value
 from core import lab_protocol as protocol
 
 FAST_S, SLOW_S = protocol.FAST_S, protocol.SLOW_S  # refresh of the numbers / of the views
 VIEWS = ("Gates", "Cell states", "Prediction")
 VIEW_TEXT = dict(zip(VIEWS, ("gates", "states", "prediction")))  # their names: lab.views.<name>
 LOSS_X = ("updates", "seconds")  # loss chart x axes (lab.loss.axes.<x>)
+LOSS_Y = Y_VIEWS  # its y ranges, "recent" first: the default (lab.loss.ranges.<name>)
 # core.lab.Lab.warnings() kinds; each is worded here from its numbers (lab.warnings.<kind>)
 WARNINGS = ("diverged", "too_high")
 PROFILE = bool(os.environ.get("GATELAB_PROFILE"))  # fragment timings on stderr (benchmarks)
@@ -159,6 +162,17 @@ def _metrics(metrics: dict) -> None:
             st.caption(t("lab.metrics.details", updates=f"{m['updates']:,}", units=m["units"],
                          seconds=f"{m['seconds']:.1f}", params=f"{m['params']:,}")
                        + (t("lab.metrics.diverged", n=m["divergences"]) if m["divergences"] else ""))
+            st.caption(_cost(arch, m))
+
+
+def _measured(ms: float) -> str:
+    return "–" if ms != ms else f"{ms:.1f}"  # NaN: not measured yet
+
+
+def _cost(arch: str, m: dict) -> str:
+    """One line of what the unit costs here: multiply-adds per step and measured times."""
+    return t("lab.metrics.cost", macs=f"{m['multiply_adds']:,}", formula=m["formula"],
+             update=_measured(m["ms_per_update"]), trace=_measured(m["trace_ms_per_1000"]))
 
 
 def chart_options() -> None:
@@ -168,12 +182,31 @@ def chart_options() -> None:
         st.header(t("lab.loss.header"))
         st.radio(t("lab.loss.x"), LOSS_X, format_func=table("lab.loss.axes").get,
                  horizontal=True, key="loss_x", help=t("lab.loss.x_help"))
+        loss_y_choice("loss_y")
         st.toggle(t("lab.loss.log"), key="loss_log")
+
+
+def loss_y_choice(key: str) -> str:
+    """The loss chart's y range: the recent part of the curves (default) or the whole history
+    (``app.figures.loss.loss_figure``'s ``y_view``), kept in the session under ``key``; in
+    teacher mode no widget, the URL's ``loss_y`` (``app.teacher``)."""
+    return control("loss_y", st.radio, LOSS_Y[0], t("lab.loss.y"), options=list(LOSS_Y),
+                   format_func=table("lab.loss.ranges").get, horizontal=True, key=key,
+                   help=t("lab.loss.y_help"))
+
+
+def _loss_y() -> str:
+    """The sidebar's y range; without the sidebar's options (teacher mode), the URL's."""
+    if "loss_y" in st.session_state:
+        return st.session_state["loss_y"]
+    value = url_value("loss_y", LOSS_Y[0])
+    return value if value in LOSS_Y else LOSS_Y[0]
 
 
 def _loss_chart(loss: dict) -> None:
     x, log_y = st.session_state.get("loss_x", "updates"), st.session_state.get("loss_log", False)
-    display.chart(loss_figure(loss, x=x, log_y=log_y, lang=lang()), key="loss_chart")
+    y_view = _loss_y()
+    display.chart(loss_figure(loss, x=x, log_y=log_y, lang=lang(), y_view=y_view), key="loss_chart")
 
 
 def piece_controls(n_pieces: int, n_steps: int | None) -> dict:

@@ -74,7 +74,8 @@ def test_the_lab_speaks_korean_and_rewords_core_warnings():
         assert at.number_input(key="setting_lr").label == "학습률"
         assert at.metric[0].label == "LSTM: 검증 NLL (nats/시간 단계)"
         assert any(c.value.startswith("업데이트 0회 · ") for c in at.caption)
-        assert {e.label for e in at.expander} == {"여기서 학습하는 각 유닛의 수식", "읽는 법 (선생님용)"}
+        assert {e.label for e in at.expander} == {"여기서 학습하는 각 유닛의 수식", "읽는 법 (선생님용)",
+                                                   "모델 내려받기 (체크포인트)"}
         assert at.radio(key="view").format_func("Cell states") == "셀 상태"
         at.button(key="step").click().run()
         warnings = [w.value for w in at.warning]

@@ -10,6 +10,7 @@ from app.figures import gates_figure, loss_figure, panels_for
 from app.figures.common import model_name
 from app.i18n import lang, t
 from app.teacher import control
+from app.views import loss_y_choice
 from core.lesson import LESSON_MARGIN, lesson_point, lesson_settings
 
 REFRESH_S = 2.0       # the lesson's charts refresh this often while training
@@ -64,7 +65,8 @@ def lesson_body(step: str) -> None:
                 st.subheader(t(f"lesson.steps.{name}.title"))
             st.markdown(t(f"lesson.steps.{name}.{'headline' if display.projector() else 'text'}"))
             if name == "loss":
-                display.chart(loss_figure(snap["loss"], lang=lang()), key="lesson_loss")
+                y_view = loss_y_choice("lesson_loss_y")  # recent part of the curves / all of them
+                display.chart(loss_figure(snap["loss"], lang=lang(), y_view=y_view), key="lesson_loss")
             elif name == "gates":
                 show_gates(view)
             else:
