@@ -4,6 +4,7 @@ heatmaps of all three pretrained models, with a clean console.
 
 Screenshots are kept for CI under artifacts/browser/ (git-ignored).
 """
+import re
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,28 @@ def test_upload_draws_the_heatmaps_of_all_three_pretrained_models(tmp_path):
     probes = all(u.endswith(("/_stcore/health", "/_stcore/host-config")) for u in missing)
     real = [e for e in errors if not (probes and e.startswith("Failed to load resource") and "404" in e)]
     assert real == [], (errors, missing)
+
+
+def test_a_folk_tune_with_the_nottingham_set_draws_its_gates_and_plays_on_a_piano(tmp_path):
+    """The Nottingham models (folk tunes, read at eighth notes) on an uploaded tune, in Chromium:
+    their gates are drawn and the audio player holds the piano rendering (FluidSynth)."""
+    midi = tmp_path / "tune.mid"
+    midi.write_bytes(GOOD)
+    with streamlit_server(log=ARTIFACTS / "upload-nottingham-server.log") as url, open_browser() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 3400})
+        page.goto(url.rstrip("/") + "/upload")
+        page.get_by_role("link", name="Your own music").wait_for(timeout=60_000)
+        page.wait_for_selector('input[type="file"]', state="attached", timeout=60_000)  # drawn
+        page.locator('[data-testid="stSelectbox"]').filter(has_text="Pretrained set").click()
+        page.get_by_role("option", name=re.compile(r"^Nottingham, PyTorch")).click()
+        # the set took: its models' test NLLs are Nottingham's (about 3.7 nats; JSB's: 8.5-8.7)
+        page.get_by_text(re.compile(r"test split: tanh RNN 3\.\d+, GRU 3\.")).wait_for(timeout=30_000)
+        page.wait_for_selector('input[type="file"]', state="attached", timeout=60_000)
+        page.set_input_files('input[type="file"]', str(midi))
+        got = wait_for(lambda: (d := drawn(page)) and all(g in d for g in GATES) and d, 90,
+                       "the Nottingham models' gate heatmaps")
+        assert all(got[g] > 0 for g in GATES)
+        page.get_by_text("Played on a piano (FluidSynth").first.wait_for(timeout=60_000)
+        audio = page.locator("audio").first
+        assert audio.get_attribute("src")                                # the rendering is there
+        page.screenshot(path=str(ARTIFACTS / "upload-nottingham.png"), full_page=True)
