@@ -17,6 +17,7 @@ from app.figures.loss import Y_VIEWS
 from app.i18n import dataset_title, lang, t, table
 from app.teacher import control, url_value
 from core import lab_protocol as protocol
+from core.costs import seconds_to_reach
 
 FAST_S, SLOW_S = protocol.FAST_S, protocol.SLOW_S  # refresh of the numbers / of the views
 VIEWS = ("Gates", "Cell states", "Prediction")
@@ -119,7 +120,7 @@ def _draw_numbers(snap: dict | None, now: dict) -> None:
     _status_line(snap)
     for message in snap["status"].get("messages", [])[-3:]:
         st.warning(_warning(message))
-    _metrics(snap["metrics"])
+    _metrics(snap["metrics"], snap["loss"])
     _loss_chart(snap["loss"])
 
 
@@ -146,7 +147,7 @@ def _status_line(snap: dict) -> None:
                   valid_steps=f"{d['valid_steps']:,}"))
 
 
-def _metrics(metrics: dict) -> None:
+def _metrics(metrics: dict, loss: dict) -> None:
     if display.projector():  # one row a room can read: validation NLL under each model's name
         st.markdown(t("lab.metrics.projector"))
         for col, (arch, m) in zip(st.columns(len(metrics)), metrics.items()):
@@ -162,11 +163,22 @@ def _metrics(metrics: dict) -> None:
             st.caption(t("lab.metrics.details", updates=f"{m['updates']:,}", units=m["units"],
                          seconds=f"{m['seconds']:.1f}", params=f"{m['params']:,}")
                        + (t("lab.metrics.diverged", n=m["divergences"]) if m["divergences"] else ""))
-            st.caption(_cost(arch, m))
+            st.caption(_cost(arch, m) + _race(loss.get(arch, {}).get("valid")))
 
 
 def _measured(ms: float) -> str:
     return "–" if ms != ms else f"{ms:.1f}"  # NaN: not measured yet
+
+
+def _race(valid) -> str:
+    """" · validation NLL 9.00 reached after 12.3 s of training" for the sidebar's target (0: off)."""
+    target = st.session_state.get("race_target") or 0.0
+    if not target or valid is None:
+        return ""
+    seconds = seconds_to_reach(valid, target)
+    if seconds is None:
+        return t("lab.metrics.race_not_yet", target=f"{target:.2f}")
+    return t("lab.metrics.race", target=f"{target:.2f}", seconds=f"{seconds:.1f}")
 
 
 def _cost(arch: str, m: dict) -> str:
@@ -184,6 +196,8 @@ def chart_options() -> None:
                  horizontal=True, key="loss_x", help=t("lab.loss.x_help"))
         loss_y_choice("loss_y")
         st.toggle(t("lab.loss.log"), key="loss_log")
+        st.number_input(t("lab.loss.race"), 0.0, 100.0, 0.0, 0.5, format="%.2f", key="race_target",
+                        help=t("lab.loss.race_help"))
 
 
 def loss_y_choice(key: str) -> str:

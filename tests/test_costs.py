@@ -62,3 +62,20 @@ def test_the_paper_page_races_the_committed_runs():
     assert race_text(rows, target).startswith(f"**{first} reached {target:.2f} first**")
     hard = paper.cost_rows("jsb", units, 1.0)
     assert all(r["seconds_to_target"] is None for r in hard) and "No unit reached" in race_text(hard, 1.0)
+
+
+def test_the_lab_races_its_models_to_a_validation_nll_the_user_picks():
+    from tests.apptest import new_app
+    from tests.test_app import ready, run_until
+    at = new_app(archs="tanh,gru")
+    run_until(at, ready, what="the models to be built")
+    try:
+        assert not any("validation NLL" in c.value and "reached" in c.value for c in at.caption)  # off: 0
+        at.number_input(key="race_target").set_value(100.0).run()
+        lines = [c.value for c in at.caption if "multiply-adds per step" in c.value]
+        assert len(lines) == 2 and all("validation NLL 100.00 reached after 0.0 s of training" in v for v in lines)
+        at.number_input(key="race_target").set_value(1.0).run()
+        assert all("validation NLL 1.00 not reached yet" in c.value for c in at.caption
+                   if "multiply-adds per step" in c.value)
+    finally:
+        at.session_state["lab_client"].close()
