@@ -84,6 +84,19 @@ def healthy(port: int) -> bool:
         return False
 
 
+def listening(addresses: list[tuple[str, int]], proc: subprocess.Popen, timeout: float = 15.0) -> bool:
+    """True once every (host, port) accepts connections; False if ``proc`` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            for address in addresses:
+                socket.create_connection(address, timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
 def stop(procs: list[subprocess.Popen]) -> None:
     """SIGTERM every process group started here, then SIGKILL what is left."""
     for p in procs:
@@ -173,6 +186,10 @@ def main(argv=None) -> int:
         if stopping:
             return 0
         procs.append(subprocess.Popen([haproxy, "-db", "-f", str(config)], start_new_session=True))
+        local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        if not listening([(local, args.port), ("127.0.0.1", args.port + args.replicas + 1)], procs[-1]):
+            print("error: the balancer did not start listening", file=sys.stderr)
+            return 1
         print(f"balancer: pid {procs[-1].pid}; GateLab on http://{args.host}:{args.port} "
               f"({args.replicas} replicas, up to {env['GATELAB_MAX_WORKERS']} Lab workers each); "
               f"status on http://127.0.0.1:{args.port + args.replicas + 1}/", flush=True)

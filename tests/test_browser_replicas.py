@@ -98,7 +98,8 @@ def test_two_replicas_behind_haproxy_share_a_class_and_survive_one_dying(tmp_pat
                  240, "the replicas and the balancer")
         assert serve.poll() is None, "".join(lines)
         pids = {m[1]: int(m[2]) for line in lines if (m := re.match(r"replica (r\d): pid (\d+)", line))}
-        assert set(pids) == {"r1", "r2"} and status(port + 3) == {"r1": "UP", "r2": "UP"}
+        assert set(pids) == {"r1", "r2"}
+        wait_for(lambda: status(port + 3) == {"r1": "UP", "r2": "UP"}, 30, "both replicas UP")
         with open_browser() as browser:
             students, offsite = [], []
             for _ in range(STUDENTS):
