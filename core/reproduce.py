@@ -216,7 +216,7 @@ def with_runs_on_disk(config: ReproduceConfig) -> ReproduceConfig:
     """``config`` widened to every dataset and unit that has runs under its results directory:
     a reproduction of one dataset must not drop the others from the protocol's table."""
     root = Path(config.out) / "runs" / config.name
-    files = list(root.glob("*/*-k*.json"))
+    files = [p for p in root.glob("*/*-k*.json") if not p.name.endswith(".failed.json")]
     datasets = set(config.datasets) | {p.parent.name for p in files}
     archs = set(config.archs) | {p.name.split("-k")[0] for p in files}
     return replace(config, datasets=tuple(sorted(datasets, key=_dataset_order)),

@@ -89,7 +89,8 @@ def load_seed_runs(config: ReproduceConfig) -> list[dict]:
     """Every seed-spread run under ``config``'s results directory (of any dataset, not only
     ``config``'s), by dataset, unit and seed."""
     runs = [json.loads(p.read_text()) for p in
-            (Path(config.out) / "runs" / f"{config.name}-seeds").glob("*/*-s*.json")]
+            (Path(config.out) / "runs" / f"{config.name}-seeds").glob("*/*-s*.json")
+            if not p.name.endswith(".failed.json")]  # a failed run's record (core.sweep), not a run
     return sorted(runs, key=lambda r: (_dataset_order(r["dataset"]), ARCHS.index(r["arch"]), r["seed"]))
 
 

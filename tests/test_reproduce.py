@@ -201,3 +201,15 @@ def test_a_run_that_raises_is_recorded_and_the_others_go_on(tmp_path):
     assert any(line.startswith("[1/2]") for line in lines) and any("FAILED" in line for line in lines)
     with pytest.raises(ValueError, match="unknown engine"):
         run_jobs(jobs, "spark")
+
+
+def test_a_failed_run_s_record_is_not_read_as_a_run(tiny):
+    """``<run>.failed.json`` (core.sweep) sits beside the results: tables and spreads skip it."""
+    from core.reproduce import with_runs_on_disk
+    from core.seed_spread import load_seed_runs
+    for folder, name in ((f"{tiny.name}", "tanh-k0"), (f"{tiny.name}-seeds", "tanh-s1000")):
+        path = Path(tiny.out) / "runs" / folder / "chorales" / f"{name}.failed.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"label": name, "error": "ValueError: no", "node": "here"}))
+    assert load_seed_runs(tiny) == [] and load_runs(tiny) == []
+    assert with_runs_on_disk(tiny).datasets == ("chorales",)
