@@ -8,14 +8,16 @@ Multiply-adds per time step of one sequence: for each of the unit's G weight blo
 88 x H. The gates' elementwise products and the nonlinearities are left out (O(H) each,
 against O(H^2) for the products).
 """
-from core.settings import N_KEYS
+from core.settings import N_KEYS, count_parameters
 from core.units import UNITS
 
 
 def multiply_adds(arch: str, units: int, variant: str = "torch", keys: int = N_KEYS) -> int:
-    """Multiply-adds of one time step of one sequence (see the module's docstring)."""
-    blocks, peepholes = UNITS[arch].blocks, 3 * units if arch == "lstm" and variant == "paper" else 0
-    return blocks * units * (keys + units) + peepholes + keys * units
+    """Multiply-adds of one time step of one sequence (see the module's docstring): every
+    weight is used once per step, so the parameters less the biases (two per block and unit,
+    and the read-out's)."""
+    biases = 2 * UNITS[arch].blocks * units + keys
+    return count_parameters(arch, units, variant, keys) - biases
 
 
 def formula(arch: str, variant: str = "torch") -> str:

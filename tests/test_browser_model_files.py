@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.live_page import CHROMIUM, click, open_browser, open_lab, shared_steps, streamlit_server, wait_for
+from benchmarks.live_page import click, open_browser, open_lab, shared_steps, streamlit_server, wait_for
 from core.checkpoint import weights_from_bytes
 from core.midi import midi_to_roll
 from core.pretrained import model_from_weights
 from core.trace import trace
+from tests.test_browser_upload import chorale_file
 from tests.test_upload import GOOD
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
@@ -32,10 +33,7 @@ def drawn_z(page, name: str):
 
 
 def test_a_lab_model_downloaded_and_uploaded_again_draws_the_same_trace(tmp_path):
-    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    midi = tmp_path / "chorale.mid"
-    midi.write_bytes(GOOD)
+    midi = chorale_file(tmp_path)
     with streamlit_server(log=ARTIFACTS / "model-files-server.log") as url, open_browser() as browser:
         page, _ = open_lab(browser, url.rstrip("/") + "/?archs=gru")
         page.set_viewport_size({"width": 1500, "height": 2400})

@@ -32,11 +32,18 @@ def drawn(page) -> dict:
 
 
 
-def test_upload_draws_the_heatmaps_of_all_three_pretrained_models(tmp_path):
+def chorale_file(tmp_path: Path, name: str = "chorale.mid") -> Path:
+    """The test chorale as a MIDI file, once Chromium is known to be there and the artifacts'
+    folder exists."""
     assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    midi = tmp_path / "chorale.mid"
+    midi = tmp_path / name
     midi.write_bytes(GOOD)
+    return midi
+
+
+def test_upload_draws_the_heatmaps_of_all_three_pretrained_models(tmp_path):
+    midi = chorale_file(tmp_path)
     with streamlit_server(log=ARTIFACTS / "upload-server.log") as url, open_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 3400})  # the whole page in view
         errors, missing = [], []
@@ -65,8 +72,7 @@ def test_upload_draws_the_heatmaps_of_all_three_pretrained_models(tmp_path):
 def test_a_folk_tune_with_the_nottingham_set_draws_its_gates_and_plays_on_a_piano(tmp_path):
     """The Nottingham models (folk tunes, read at eighth notes) on an uploaded tune, in Chromium:
     their gates are drawn and the audio player holds the piano rendering (FluidSynth)."""
-    midi = tmp_path / "tune.mid"
-    midi.write_bytes(GOOD)
+    midi = chorale_file(tmp_path, "tune.mid")
     with streamlit_server(log=ARTIFACTS / "upload-nottingham-server.log") as url, open_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 3400})
         page.goto(url.rstrip("/") + "/upload")
