@@ -1,5 +1,5 @@
 """Models in and out of the dashboard, as checkpoints in the CLI's format (``core.checkpoint``):
-the Lab's models downloaded; a checkpoint from the CLI, a classmate or a pretrained set opened
+the Lab's models (and the models the Your-own-music page applies) downloaded; a checkpoint from the CLI, a classmate or a pretrained set opened
 on the Your-own-music page. The bytes are written and read by the session's worker (torch,
 ``weights_only=True``): the web server only passes them on.
 """
@@ -10,6 +10,8 @@ import streamlit as st
 from app import session
 from app.figures.common import model_name
 from app.i18n import dataset_title, t
+from core.checkpoint import CheckpointError
+from core.pretrained import pretrained_bytes
 from core.records import ModelRef
 
 MAX_CHECKPOINT_MB = 20  # a 20k-parameter checkpoint is ~100 KB; anything this large is not one
@@ -21,21 +23,40 @@ def file_name(w: dict) -> str:
 
 
 def lab_downloads() -> None:
-    """The Lab's models as checkpoints, one download each (made when asked: a model's weights
-    travel from the worker and back once)."""
+    """The Lab's models as checkpoints (the Lab page): taken from the worker when asked."""
+    def lab_models() -> dict:
+        weights = session.trained_weights()
+        return {arch: ModelRef.from_weights(w) for arch, w in (weights or {}).items()}
+    model_downloads(lab_models, "files")
+
+
+def model_downloads(models, key: str) -> None:
+    """One checkpoint download per model of ``models()`` (arch -> ModelRef, called only when the
+    user asks: a Lab model's weights travel from the worker and back once). A shipped model is
+    its own file, checked against the manifest; a Lab model is written by the worker in the
+    CLI's format."""
     with st.expander(t("common.files.download_heading")):
         st.caption(t("common.files.download_help"))
-        if not st.button(t("common.files.prepare"), key="files_prepare"):
+        if not st.button(t("common.files.prepare"), key=f"{key}_prepare"):
             return
-        weights = session.trained_weights()
-        if not weights:
+        refs = models()
+        if not refs:
             st.info(t("common.files.no_lab"))
             return
-        for arch, w in weights.items():
-            data = session.compute("checkpoint_bytes", ModelRef.from_weights(w), w["settings"], w["updates"])
-            st.download_button(t("common.files.download", model=model_name(arch), updates=w["updates"]), data,
-                               file_name=file_name(w), mime="application/octet-stream", key=f"files_{arch}",
-                               on_click="ignore")
+        for arch, ref in refs.items():
+            if ref.pretrained:
+                try:
+                    data, entry = pretrained_bytes(ref.pretrained)
+                except CheckpointError as e:
+                    st.error(t("common.files.bad", detail=str(e)))
+                    continue
+                name, what = f"gatelab-{entry.name}.pt", t("common.files.download_shipped", model=model_name(arch))
+            else:
+                w = ref.weights
+                data = session.compute("checkpoint_bytes", ref, w["settings"], w["updates"])
+                name, what = file_name(w), t("common.files.download", model=model_name(arch), updates=w["updates"])
+            st.download_button(what, data, file_name=name, mime="application/octet-stream",
+                               key=f"{key}_{arch}", on_click="ignore")
 
 
 def label(w: dict, name: str) -> str:

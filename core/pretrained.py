@@ -83,16 +83,9 @@ def list_pretrained(directory: str | os.PathLike | None = None,
     return [e for e in entries if dataset is None or e.dataset == dataset]
 
 
-def load_pretrained(name: str, directory: str | os.PathLike | None = None
-                    ) -> tuple[RecurrentModel, Pretrained]:
-    """Load a shipped checkpoint by name after checking its sha256 against the manifest.
-
-    Raises
-    ------
-    CheckpointError
-        Unknown name, missing file, a sha256 that differs from the manifest's, or a file
-        ``core.checkpoint.load`` refuses.
-    """
+def pretrained_bytes(name: str, directory: str | os.PathLike | None = None) -> tuple[bytes, Pretrained]:
+    """A shipped checkpoint's bytes, checked against the manifest's sha256 (a download, or
+    ``load_pretrained``). Raises CheckpointError: unknown name, missing file, changed bytes."""
     directory = Path(directory or pretrained_dir())
     entries = {e.name: e for e in list_pretrained(directory)}
     if name not in entries:
@@ -109,6 +102,21 @@ def load_pretrained(name: str, directory: str | os.PathLike | None = None
         raise CheckpointError(f"{path} has sha256 {digest[:12]}…, the manifest says "
                               f"{entry.sha256[:12]}…: the file was changed or damaged; "
                               "refusing to load it")
+    return data, entry
+
+
+def load_pretrained(name: str, directory: str | os.PathLike | None = None
+                    ) -> tuple[RecurrentModel, Pretrained]:
+    """Load a shipped checkpoint by name after checking its sha256 against the manifest.
+
+    Raises
+    ------
+    CheckpointError
+        Unknown name, missing file, a sha256 that differs from the manifest's, or a file
+        ``core.checkpoint.load`` refuses.
+    """
+    data, entry = pretrained_bytes(name, directory)
+    path = Path(directory or pretrained_dir()) / entry.file
     model, payload = load(data)  # the verified bytes themselves: no second read
     spec = payload["spec"]
     if (spec["arch"], spec["variant"], spec["units"]) != (entry.arch, entry.variant, entry.units):

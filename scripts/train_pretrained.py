@@ -1,13 +1,14 @@
-"""Train GateLab's pretrained set: tanh RNN / GRU / LSTM at the paper's sizes; both variants on
-JSB Chorales and the built-in chorales, PyTorch's on Nottingham, MuseData and Piano-midi.de;
-write assets/pretrained/*.pt and manifest.json.
+"""Train GateLab's pretrained set: tanh RNN / GRU / LSTM at the paper's sizes, with PyTorch's
+equations and the paper's, on the built-in chorales and the four datasets; write
+assets/pretrained/*.pt and manifest.json.
 
     GATELAB_DATA_DIR=../shared/data/polyphonic .venv/bin/python scripts/train_pretrained.py --workers 2
 
 Reproducible: fixed seeds, one torch thread per model, every setting recorded in the manifest
 (and in each checkpoint). JSB and the chorales train with Adam at lr 2e-3; the other three
 datasets with the learning rate the modern reproduction selected for that dataset and unit
-(``results/reproduce/modern``). Resumable: the manifest is written after each model, and a
+(``results/reproduce/modern``, which trains PyTorch's equations; the paper's variant of a unit
+uses the same rate). Resumable: the manifest is written after each model, and a
 model already in it (its file present, its sha256 right) is skipped. ``--only NAME ...``
 retrains some models; ``--epochs`` caps every run (the tests use it to show the script runs).
 """
@@ -32,10 +33,7 @@ from core.settings import VARIANTS, Settings
 from core.train import Trainer, evaluate, fit
 from core.units import ARCHS, PAPER_UNITS
 
-# dataset -> the variants trained on it
-SETS = {"jsb": VARIANTS, "chorales": VARIANTS, "nottingham": ("torch",), "musedata": ("torch",),
-        "piano-midi": ("torch",)}
-DATASETS = tuple(SETS)
+DATASETS = ("jsb", "chorales", "nottingham", "musedata", "piano-midi")
 MAX_EPOCHS = {"jsb": 200, "chorales": 300, "nottingham": 200, "musedata": 200, "piano-midi": 200}  # caps
 SELECTED_LR = ("nottingham", "musedata", "piano-midi")  # lr: the modern reproduction's choice
 # The shipped models were trained with fixed batches (the same groups every epoch).
@@ -45,7 +43,7 @@ COMMON = dict(optimizer="adam", lr=2e-3, clip=1.0, batch_size=8, truncate=200, r
 
 def run_names(datasets=DATASETS, archs=ARCHS) -> list[str]:
     """Every model of the set, as ``<dataset>-<arch>-<variant>`` (the file stems)."""
-    return [f"{d}-{a}-{v}" for d in datasets for v in SETS[d] for a in archs]
+    return [f"{d}-{a}-{v}" for d in datasets for v in VARIANTS for a in archs]
 
 
 def selected_lr(dataset: str, arch: str) -> float:

@@ -31,3 +31,4 @@ def decode(value):
         array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
         return array.reshape([int(s) for s in value["shape"].split(",")]) if "shape" in value else array
     return np.asarray(value)
+

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from app.figures.common import model_name
 from app.model_files import file_name
 from core.checkpoint import CheckpointError, to_bytes, weights_from_bytes
 from core.data import load_dataset
@@ -119,3 +120,45 @@ def test_the_gate_tools_open_a_checkpoint_file_too(lab_weights):
     assert not at.exception, [e.value for e in at.exception]
     shown = [m.value for m in at.markdown] + [c.value for c in at.caption]
     assert any("GRU from gru.pt" in text for text in shown), shown
+
+
+def test_the_upload_page_downloads_the_models_it_applies(lab_weights, monkeypatch):
+    """The shipped set's own files (checked against the manifest), and the Lab's models taken to
+    the page as the worker writes them (the same weights, settings and update count)."""
+    import streamlit as st
+
+    from app import session
+    from core.pretrained import list_pretrained
+    from tests import apptest
+    from tests.test_upload import GOOD, upload
+    served = {}                                   # label -> (bytes, file name) the page offers
+
+    def download_button(label, data, *args, **kwargs):
+        served[label] = (data, kwargs["file_name"])
+        return real(label, data, *args, **kwargs)
+    real = st.download_button
+    monkeypatch.setattr(st, "download_button", download_button)
+    at = apptest.open_page("screens/upload.py")
+    upload(at, "chorale.mid", GOOD)
+    at.button(key="up_files_prepare").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    chosen = tuple(at.selectbox(key="up_set").value)                     # the page's default set
+    shipped = [e for e in list_pretrained() if (e.dataset, e.variant) == chosen]
+    assert len(shipped) == 3
+    for entry in shipped:
+        data, name = served[f"{model_name(entry.arch)} (shipped, as trained)"]
+        assert name == f"gatelab-{entry.name}.pt"
+        assert data == (Path(__file__).resolve().parents[1] / "assets" / "pretrained" / entry.file).read_bytes()
+
+    monkeypatch.setattr(session, "trained_weights", lambda *a, **k: lab_weights)
+    at = apptest.open_page("screens/upload.py")
+    at.radio(key="up_source").set_value("lab").run()
+    upload(at, "chorale.mid", GOOD)
+    at.button(key="up_files_prepare").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    for arch, w in lab_weights.items():
+        data, name = served[f"{model_name(arch)} (3 updates)"]
+        back = weights_from_bytes(data)
+        assert name == file_name(w) and back["spec"] == w["spec"] and back["updates"] == 3
+        assert back["settings"] == w["settings"]
+        assert all(np.array_equal(back["state_dict"][k], v) for k, v in w["state_dict"].items())

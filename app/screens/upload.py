@@ -8,6 +8,7 @@ import os
 
 import streamlit as st
 
+from app import model_files
 from app import upload_data as up
 from app.display import projector
 from app.i18n import t
@@ -35,4 +36,6 @@ show_overview(traces, window, cursor)
 show_views(traces, piece.roll, start, stop, cursor)
 if not projector():
     downloads(traces, piece.step_times, stem)
+    if model_key[0] != "file":  # the shipped set or the Lab's models, as checkpoints (a file is the user's own)
+        model_files.model_downloads(lambda: models, "up_files")
     sampling(models, model_key, piece.roll, stop, spb, tempo, stem)
