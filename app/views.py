@@ -4,6 +4,7 @@ and the slow fragment (gates, states, prediction of one validation piece).
 Both fragments only ask the session's worker for a snapshot and draw it; the worker trains
 in its own process, so a refresh costs the server a message and a figure (tens of ms).
 """
+import hashlib
 import os
 import sys
 import time
@@ -17,6 +18,7 @@ from app.figures.loss import Y_VIEWS
 from app.i18n import dataset_title, lang, t, table
 from app.teacher import control, url_value
 from core import lab_protocol as protocol
+from core.audio import FLUIDSYNTH, render_roll
 from core.costs import seconds_to_reach
 
 FAST_S, SLOW_S = protocol.FAST_S, protocol.SLOW_S  # refresh of the numbers / of the views
@@ -26,6 +28,7 @@ LOSS_X = ("updates", "seconds")  # loss chart x axes (lab.loss.axes.<x>)
 LOSS_Y = Y_VIEWS  # its y ranges, "recent" first: the default (lab.loss.ranges.<name>)
 # core.lab.Lab.warnings() kinds; each is worded here from its numbers (lab.warnings.<kind>)
 WARNINGS = ("diverged", "too_high")
+LISTEN_BPM = 120  # the validation window's audio: the datasets keep no tempo, only steps per beat
 PROFILE = bool(os.environ.get("GATELAB_PROFILE"))  # fragment timings on stderr (benchmarks)
 
 
@@ -270,6 +273,29 @@ def live_views() -> None:
         _profile("views", t0, snap["status"])
 
     views()
+    if not projector:
+        listen()
+
+
+def listen() -> None:
+    """The window the views show, as audio at LISTEN_BPM: rendered when asked (a piano or sine
+    waves, ``core.audio``; a server's CPU is shared by a class) and kept while the window stays."""
+    snap = st.session_state.get("last_views")
+    if not snap or "views" not in snap:
+        return
+    v = snap["views"]
+    target, spb = v["target"], snap["dataset"].get("steps_per_beat", 2.0)
+    key = (hashlib.sha1(target.tobytes()).hexdigest(), spb)
+    kept = st.session_state.get("lab_audio")
+    if st.button(t("lab.listen.button"), key="lab_listen", help=t("lab.listen.help", bpm=LISTEN_BPM)) \
+            and (kept is None or kept[0] != key):
+        kept = st.session_state["lab_audio"] = (key, render_roll(target, LISTEN_BPM, spb))
+    if kept is None or kept[0] != key:
+        return
+    samples, rate, engine = kept[1]
+    st.audio(samples, sample_rate=rate)
+    st.caption(t("lab.listen.piano" if engine == FLUIDSYNTH else "lab.listen.sine", piece=v["piece"],
+                 first=v["start"], last=v["start"] + len(target) - 1, bpm=LISTEN_BPM, spb=f"{spb:g}"))
 
 
 def _view_figure(view: str, v: dict, options: dict):

@@ -138,6 +138,7 @@ class Worker:
         lab = self.lab
         reply = {"metrics": lab.metrics(), "loss": lab.loss_history(max_points),
                  "dataset": {"title": lab.dataset.title, "n_pieces": len(lab.pieces),
+                             "steps_per_beat": float(lab.dataset.steps_per_beat),
                              "valid_pieces": len(lab.valid),
                              "valid_steps": int(sum(len(p) for p in lab.valid))}}
         if views is not None:

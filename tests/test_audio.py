@@ -96,6 +96,35 @@ def test_the_upload_page_says_when_it_fell_back_to_sine_waves(monkeypatch):
                for c in at.caption) == 3
 
 
+def test_the_lab_plays_the_window_its_views_show(monkeypatch):
+    """Asked, the Lab renders the validation window the chart shows (no sooner: a class shares
+    the server's CPU), as long as the window lasts at its tempo, and says which synthesizer."""
+    from app.views import LISTEN_BPM
+    from tests import apptest
+
+    at = apptest.open_page("screens/lab.py")
+    assert not at.get("audio") and at.button(key="lab_listen").label == "Listen to this window"
+    at.button(key="lab_listen").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    snap = at.session_state["last_views"]
+    target, spb = snap["views"]["target"], snap["dataset"]["steps_per_beat"]
+    samples, rate, engine = at.session_state["lab_audio"][1]
+    seconds = len(target) / spb * 60 / LISTEN_BPM
+    assert len(at.get("audio")) == 1 and engine == FLUIDSYNTH
+    assert seconds * rate <= len(samples) <= (seconds + audio.RELEASE_S) * rate
+    assert np.array_equal(samples, render_roll(target, LISTEN_BPM, spb)[0])
+    assert any(c.value.startswith(f"Validation piece 0, steps 0–{len(target) - 1}, played on a piano")
+               for c in at.caption)
+
+    monkeypatch.setenv(SOUNDFONT_ENV, "/nonexistent.sf2")
+    at = apptest.open_page("screens/lab.py", lang="ko")
+    at.button(key="lab_listen").click().run()
+    assert len(at.get("audio")) == 1 and at.session_state["lab_audio"][1][2] == SINE
+    assert any("사인파로" in c.value for c in at.caption)
+    at = apptest.open_page("screens/lab.py", projector="1")
+    assert not [b for b in at.button if b.key == "lab_listen"]
+
+
 def test_the_server_can_import_it_without_torch():
     import subprocess
     import sys
