@@ -1,7 +1,8 @@
 """Models in and out of the dashboard, as checkpoints in the CLI's format (``core.checkpoint``):
-the Lab's models (and the models the Your-own-music page applies) downloaded; a checkpoint from the CLI, a classmate or a pretrained set opened
-on the Your-own-music page. The bytes are written and read by the session's worker (torch,
-``weights_only=True``): the web server only passes them on.
+the Lab's models, and the models the Your-own-music page applies, downloaded; a checkpoint from
+the CLI, a classmate or a pretrained set opened on the Your-own-music page and in the Gate tools.
+The bytes are written and read by the session's worker (torch, ``weights_only=True``): the web
+server only passes them on; a shipped file it reads itself, checked against the manifest.
 """
 import hashlib
 

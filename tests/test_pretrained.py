@@ -49,7 +49,7 @@ def test_evaluate_reproduces_every_shipped_model_s_test_nll(data_dir):
     from core.data import load_dataset
     from core.train import evaluate
     total = sum((PRETRAINED_DIR / e.file).stat().st_size for e in list_pretrained())
-    assert total < 3_000_000, total                                        # assets stay small
+    assert total < 4_000_000, total              # assets stay small: 30 models of ~110 KB (float32)
     seen = set()
     for e in list_pretrained():
         if e.dataset not in seen:

@@ -106,3 +106,22 @@ def test_every_key_the_page_builds_at_run_time_exists_in_both_languages():
     for lang in text.LANGS:
         assert [k for k in keys if k not in text.catalog(lang)] == [], lang
 
+
+
+def test_both_pages_offer_every_dataset_with_both_equations():
+    """Nottingham, MuseData and Piano-midi.de beside JSB and the chorales, each with PyTorch's
+    and the paper's equations: on Your own music and in the Gate tools."""
+    from app.i18n import dataset_title
+    from core.settings import VARIANTS
+    from tests import apptest
+    datasets = ("jsb", "chorales", "nottingham", "musedata", "piano-midi")
+    every = {(d, v) for d in datasets for v in VARIANTS}
+    sets = up.shipped_sets()
+    assert set(sets) == every
+    upload = apptest.open_page("screens/upload.py")
+    assert sorted(upload.selectbox(key="up_set").options) == sorted(up.set_label(k, sets[k]) for k in every)
+    assert "MuseData, the paper's equations (tanh RNN 100 units, GRU 46 units, LSTM 36 units; reads " \
+           "eighth notes)" in upload.selectbox(key="up_set").options
+    tools = apptest.open_page("screens/tools.py")
+    assert sorted(tools.selectbox(key="tools_set").options) == sorted(
+        f"{dataset_title(d)}, {'PyTorch' if v == 'torch' else 'paper'} equations" for d, v in every)
