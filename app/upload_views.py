@@ -14,7 +14,7 @@ from app.figures import gates_figure, panels_for, prediction_figure, states_figu
 from app.figures.common import model_name
 from app.figures.piece import add_cursor, cursor_figure, nll_overview_figure, piece_figure
 from app.i18n import lang, t
-from core.audio import FLUIDSYNTH, render_roll
+from core.audio import FLUIDSYNTH, render_roll, wav_bytes
 from core.midi import roll_to_midi_bytes
 
 AUDIO_MAX_S = 120     # the piece's audio preview: at most its first two minutes
@@ -34,14 +34,15 @@ def show_piece(name: str, piece, spb: float, tempo: float, window) -> None:
 
 def audio_preview(roll: np.ndarray, spb: float, tempo: float) -> None:
     """The piece's first AUDIO_MAX_S seconds on a piano, or as sine waves where the server lacks
-    FluidSynth (core.audio; kept per piece and tempo), captioned with the synthesizer used."""
+    FluidSynth (core.audio; kept per piece and tempo as a WAV file), captioned with the synthesizer used."""
     T = len(roll)
     audio_steps = min(T, int(AUDIO_MAX_S * tempo * spb / 60))
     key = (up.roll_digest(roll), round(tempo, 3))
     if st.session_state.get("up_audio", (None,))[0] != key:
-        st.session_state["up_audio"] = (key, render_roll(roll[:audio_steps], tempo, spb, FS))
-    samples, rate, engine = st.session_state["up_audio"][1]
-    st.audio(samples, sample_rate=rate)
+        samples, rate, engine = render_roll(roll[:audio_steps], tempo, spb, FS)
+        st.session_state["up_audio"] = (key, wav_bytes(samples, rate), engine)
+    _, wav, engine = st.session_state["up_audio"]
+    st.audio(wav, format="audio/wav")
     cut, values = audio_steps < T, {"bpm": f"{tempo:.0f}", "seconds": AUDIO_MAX_S}
     if engine == FLUIDSYNTH:
         st.caption(t("upload.piece.audio_piano_cut", **values) if cut else t("upload.piece.audio_piano", **values))
@@ -157,9 +158,10 @@ def show_samples(got: dict, roll: np.ndarray, spb: float, tempo: float, stem: st
               f"up_sample_{arch}")
         left, right = st.columns([3, 1])
         if arch not in got.setdefault("audio", {}):
-            got["audio"][arch] = render_roll(new, tempo, spb, FS)
-        samples, rate, engine = got["audio"][arch]
-        left.audio(samples, sample_rate=rate)
+            samples, rate, engine = render_roll(new, tempo, spb, FS)
+            got["audio"][arch] = (wav_bytes(samples, rate), engine)
+        wav, engine = got["audio"][arch]
+        left.audio(wav, format="audio/wav")
         left.caption(t("upload.sampling.audio_piano") if engine == FLUIDSYNTH else t("upload.sampling.audio_sine"))
         right.download_button(t("upload.downloads.midi", model=model_name(arch)), key=f"up_mid_{arch}",
                               data=roll_to_midi_bytes(new, tempo, spb), on_click="ignore",

@@ -18,7 +18,7 @@ from app.figures.loss import Y_VIEWS
 from app.i18n import dataset_title, lang, t, table
 from app.teacher import control, url_value
 from core import lab_protocol as protocol
-from core.audio import FLUIDSYNTH, render_roll
+from core.audio import FLUIDSYNTH, render_roll, wav_bytes
 from core.costs import seconds_to_reach
 
 FAST_S, SLOW_S = protocol.FAST_S, protocol.SLOW_S  # refresh of the numbers / of the views
@@ -289,11 +289,12 @@ def listen() -> None:
     kept = st.session_state.get("lab_audio")
     if st.button(t("lab.listen.button"), key="lab_listen", help=t("lab.listen.help", bpm=LISTEN_BPM)) \
             and (kept is None or kept[0] != key):
-        kept = st.session_state["lab_audio"] = (key, render_roll(target, LISTEN_BPM, spb))
+        samples, rate, engine = render_roll(target, LISTEN_BPM, spb)
+        kept = st.session_state["lab_audio"] = (key, wav_bytes(samples, rate), engine)
     if kept is None or kept[0] != key:
         return
-    samples, rate, engine = kept[1]
-    st.audio(samples, sample_rate=rate)
+    _, wav, engine = kept
+    st.audio(wav, format="audio/wav")
     st.caption(t("lab.listen.piano" if engine == FLUIDSYNTH else "lab.listen.sine", piece=v["piece"],
                  first=v["start"], last=v["start"] + len(target) - 1, bpm=LISTEN_BPM, spb=f"{spb:g}"))
 

@@ -90,6 +90,21 @@ def render_roll(roll: np.ndarray, tempo: float = 120.0, steps_per_beat: float = 
     return roll_to_audio(roll, tempo, steps_per_beat, fs), fs, SINE
 
 
+def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+    """Mono samples in [-1, 1] as a 16-bit PCM WAV file: what a page keeps and sends (half the
+    float32 samples' size, and Streamlit does not convert them again on every rerun)."""
+    import io
+    import wave
+    pcm = (np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(int(rate))
+        out.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+
 def _piano(roll: np.ndarray, tempo: float, steps_per_beat: float, fs: int,
            soundfont: str) -> np.ndarray:
     import fluidsynth  # pyfluidsynth: present, since pretty_midi found it

@@ -1,6 +1,9 @@
 """Audio previews (core/audio.py): a piano from FluidSynth and a General MIDI SoundFont, sine
 waves when either is missing. CI installs Debian's fluidsynth and timgm6mb-soundfont (.ci/run),
 so nothing here skips: without them the piano tests fail and say what to install."""
+import io
+import wave
+
 import numpy as np
 import pytest
 
@@ -96,6 +99,16 @@ def test_the_upload_page_says_when_it_fell_back_to_sine_waves(monkeypatch):
                for c in at.caption) == 3
 
 
+def test_a_wav_file_holds_the_samples_at_16_bits():
+    samples, rate, _ = render_roll(c4_roll(), tempo=120, steps_per_beat=2, fs=FS)
+    with wave.open(io.BytesIO(audio.wav_bytes(samples, rate))) as played:
+        assert (played.getnchannels(), played.getsampwidth(), played.getframerate()) == (1, 2, FS)
+        back = np.frombuffer(played.readframes(played.getnframes()), dtype="<i2") / 32767
+    assert back.shape == samples.shape and np.abs(back - samples).max() <= 1 / 32767
+    loud = np.frombuffer(audio.wav_bytes(np.array([2.0, -3.0, 0.5]), 8000)[44:], dtype="<i2")
+    assert loud.tolist() == [32767, -32767, 16383]                     # clipped, not wrapped
+
+
 def test_the_lab_plays_the_window_its_views_show(monkeypatch):
     """Asked, the Lab renders the validation window the chart shows (no sooner: a class shares
     the server's CPU), as long as the window lasts at its tempo, and says which synthesizer."""
@@ -108,18 +121,20 @@ def test_the_lab_plays_the_window_its_views_show(monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     snap = at.session_state["last_views"]
     target, spb = snap["views"]["target"], snap["dataset"]["steps_per_beat"]
-    samples, rate, engine = at.session_state["lab_audio"][1]
+    _, wav, engine = at.session_state["lab_audio"]
+    with wave.open(io.BytesIO(wav)) as played:
+        rate, n = played.getframerate(), played.getnframes()
     seconds = len(target) / spb * 60 / LISTEN_BPM
     assert len(at.get("audio")) == 1 and engine == FLUIDSYNTH
-    assert seconds * rate <= len(samples) <= (seconds + audio.RELEASE_S) * rate
-    assert np.array_equal(samples, render_roll(target, LISTEN_BPM, spb)[0])
+    assert seconds * rate <= n <= (seconds + audio.RELEASE_S) * rate
+    assert wav == audio.wav_bytes(*render_roll(target, LISTEN_BPM, spb)[:2])
     assert any(c.value.startswith(f"Validation piece 0, steps 0–{len(target) - 1}, played on a piano")
                for c in at.caption)
 
     monkeypatch.setenv(SOUNDFONT_ENV, "/nonexistent.sf2")
     at = apptest.open_page("screens/lab.py", lang="ko")
     at.button(key="lab_listen").click().run()
-    assert len(at.get("audio")) == 1 and at.session_state["lab_audio"][1][2] == SINE
+    assert len(at.get("audio")) == 1 and at.session_state["lab_audio"][2] == SINE
     assert any("사인파로" in c.value for c in at.caption)
     at = apptest.open_page("screens/lab.py", projector="1")
     assert not [b for b in at.button if b.key == "lab_listen"]
