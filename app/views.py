@@ -289,7 +289,8 @@ def listen() -> None:
     kept = st.session_state.get("lab_audio")
     if st.button(t("lab.listen.button"), key="lab_listen", help=t("lab.listen.help", bpm=LISTEN_BPM)) \
             and (kept is None or kept[0] != key):
-        samples, rate, engine = render_roll(target, LISTEN_BPM, spb)
+        with st.spinner(t("lab.listen.rendering")):  # up to a second for 256 steps
+            samples, rate, engine = render_roll(target, LISTEN_BPM, spb)
         kept = st.session_state["lab_audio"] = (key, wav_bytes(samples, rate), engine)
     if kept is None or kept[0] != key:
         return
