@@ -1,15 +1,18 @@
 """The Lab's cost line in a real browser shows this machine's timings, not constants: the same
-models trained on a server given a whole core, then on one that shares its core with two busy
-processes, show more milliseconds per update the second time, for every unit.
+models trained by a worker with a core to itself, then by one that gets a small share of it,
+show several times the milliseconds per update the second time, for every unit.
 
-The server (and the workers it starts, which inherit it) is pinned to CPU 0; the busy
-processes are pinned there too. The worker waits between updates, and Linux favours a task
-that wakes, so it gets more than an equal share: with four busy processes, updates took 1.66 to
-2.2 times as long in three runs here (not 5 times), while two runs in a row on the idle core
-differed by at most 1.2 times (six pairs). The test asks for 1.3 times; a line of constants
-would show 1.0. Only the per-update time is compared: it is the mean over every update trained,
-while a trace of 128 steps lasts a few milliseconds and may fall inside one of the worker's
-time slices.
+The workers (the zygote and the session's worker forked from it) run on CPU 0, the Streamlit
+server on the other cores. For the second run two busy processes spin on CPU 0 and the
+workers' priority is lowered to niceness 5. Linux gives each session its own scheduling group
+("autogroup", on by default): the server's session is one group, the test's (with the busy
+processes) another, and two groups share a core about equally whatever the niceness of their
+tasks, so the server's group is given niceness 5 too (``/proc/PID/autogroup``). Measured here:
+8 to 13 times the ms per update (niceness 10 with four busy processes: 60 times, and a test of
+minutes); the test asks for 3 times. A first version only added busy processes: the worker
+still got about half the core (1.7-2.2 times slower), and one run beside other work saw 1.03.
+Only the per-update time is compared: it is the mean over every update trained, while a trace
+of 128 steps lasts a few milliseconds and may fall inside one of the worker's time slices.
 """
 import contextlib
 import os
@@ -25,7 +28,8 @@ from benchmarks.live_page import click, open_browser, open_lab, reset, shared_st
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
 CPU = 0
-BUSY = 4    # busy processes beside the server: a waking worker is favoured, yet gets far less than all
+BUSY = 2    # busy processes on the workers' core in the second run
+NICE = 5    # the workers' niceness then: a weight of 335 against 1024 (a busy process, or their group)
 MODELS = 3  # the Lab's default: tanh RNN, GRU, LSTM
 
 pytestmark = pytest.mark.browser
@@ -59,7 +63,24 @@ def ms_per_update(page) -> list[float]:
     return found if len(found) == MODELS else []
 
 
-def train_and_read(page, updates: int = 200) -> list[float]:
+def renice(pid: int, value: int) -> None:
+    """Every thread of ``pid`` to niceness ``value`` (Linux keeps it per thread; new threads
+    take their creator's)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):
+            os.setpriority(os.PRIO_PROCESS, int(task.name), value)
+
+
+def lower_priority(server: int, workers: list[int]) -> None:
+    """The workers' threads, and the server's scheduling group where the kernel has one, to NICE."""
+    for pid in workers:
+        renice(pid, NICE)
+    group = Path(f"/proc/{server}/autogroup")
+    if group.exists():
+        group.write_text(str(NICE))
+
+
+def train_and_read(page, updates: int) -> list[float]:
     """Play until ``updates`` shared updates are done, pause, and read the cost line."""
     click(page, "Play")
     wait_for(lambda: shared_steps(page) >= updates, 180, f"{updates} updates")
@@ -83,20 +104,25 @@ def busy(n: int, cpu: int):
 
 def test_the_cost_line_shows_the_machine_s_timings():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    others = (os.sched_getaffinity(0) - {CPU}) or {CPU}  # a one-core machine: the server shares it
     with streamlit_server(log=ARTIFACTS / "server-costs.log") as url, open_browser() as browser:
-        for pid in descendants(server_pid(int(url.rsplit(":", 1)[1]))):
-            with contextlib.suppress(ProcessLookupError):
-                os.sched_setaffinity(pid, {CPU})  # the workers started later inherit it
+        server = server_pid(int(url.rsplit(":", 1)[1]))
+        workers = [pid for pid in descendants(server) if pid != server]  # the warm zygote
+        for pid in workers:
+            os.sched_setaffinity(pid, {CPU})  # the session workers forked from it inherit it
+        os.sched_setaffinity(server, others)
         page, errors = open_lab(browser, url)
-        alone = train_and_read(page)
+        alone = train_and_read(page, 200)
         reset(page)
+        workers = [pid for pid in descendants(server) if pid != server]  # now with this session's
+        lower_priority(server, workers)
         with busy(BUSY, CPU):
             time.sleep(1.0)  # the busy processes at full speed before the first update
-            shared = train_and_read(page)
-        pinned = {pid: os.sched_getaffinity(pid) for pid in descendants(server_pid(int(url.rsplit(":", 1)[1])))}
+            slowed = train_and_read(page, 20)
+        placed = {pid: (os.sched_getaffinity(pid), os.getpriority(os.PRIO_PROCESS, pid)) for pid in workers}
         page.screenshot(path=str(ARTIFACTS / "lab-costs.png"), full_page=True)
     assert errors == [], errors
-    assert len(pinned) > 1 and all(cpus == {CPU} for cpus in pinned.values()), pinned  # the workers too
-    print("ms per update alone / sharing CPU", CPU, "with", BUSY, "busy processes:", alone, shared)
-    for before, after in zip(alone, shared):
-        assert after > 1.3 * before, (alone, shared)
+    assert len(placed) >= 2 and all(p == ({CPU}, NICE) for p in placed.values()), placed
+    print(f"ms per update alone / niceness {NICE} beside {BUSY} busy processes on CPU {CPU}:", alone, slowed)
+    for before, after in zip(alone, slowed):
+        assert after > 3 * before, (alone, slowed)
