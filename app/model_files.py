@@ -5,6 +5,7 @@ The bytes are written and read by the session's worker (torch, ``weights_only=Tr
 server only passes them on; a shipped file it reads itself, checked against the manifest.
 """
 import hashlib
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -31,7 +32,7 @@ def lab_downloads() -> None:
     model_downloads(lab_models, "files")
 
 
-def model_downloads(models, key: str) -> None:
+def model_downloads(models: Callable[[], dict], key: str) -> None:
     """One checkpoint download per model of ``models()`` (arch -> ModelRef, called only when the
     user asks: a Lab model's weights travel from the worker and back once). A shipped model is
     its own file, checked against the manifest; a Lab model is written by the worker in the
