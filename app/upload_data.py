@@ -7,7 +7,6 @@ Models are named here (``core.records.ModelRef``: a shipped checkpoint by its ma
 the Lab's weights as its worker sent them, ``app.session.trained_weights``) and built, traced and
 sampled by this session's worker (``app.session.compute``): the web server holds no torch.
 """
-import hashlib
 import io
 
 import numpy as np
@@ -47,10 +46,6 @@ def shipped_models(names: dict) -> dict:
 def lab_models(weights: dict) -> dict:
     """arch -> ModelRef to the Lab worker's weights (``core.lab.Lab.weights``)."""
     return {arch: ModelRef.from_weights(w) for arch, w in weights.items()}
-
-
-def roll_digest(roll: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(roll, dtype=np.uint8).tobytes()).hexdigest()[:16]
 
 
 def trace_all(models: dict, roll: np.ndarray) -> dict:

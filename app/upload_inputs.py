@@ -10,6 +10,7 @@ from app.i18n import t
 from core.checkpoint import CheckpointError
 from core.data import dataset_steps_per_beat
 from core.midi import MidiError, midi_to_roll, upload_limit, upload_limit_mb
+from core.rolls import roll_digest
 
 SOURCES = ("pretrained", "lab", "file")  # upload.source.<name>
 # MidiError kinds whose English message (core) says more than the page's sentence: where the
@@ -108,7 +109,7 @@ def read_piece(uploaded, steps_per_beat: float):
 
 def traces_for(models: dict, model_key: tuple, roll) -> dict:
     """arch -> Trace of the whole piece (kept per models and piece; traced by the worker)."""
-    key = (model_key, up.roll_digest(roll))
+    key = (model_key, roll_digest(roll))
     cached = st.session_state.get("up_traces")
     if not cached or cached[0] != key:
         with st.spinner(t("upload.tracing")):

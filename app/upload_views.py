@@ -14,8 +14,9 @@ from app.figures import gates_figure, panels_for, prediction_figure, states_figu
 from app.figures.common import model_name
 from app.figures.piece import add_cursor, cursor_figure, nll_overview_figure, piece_figure
 from app.i18n import lang, t
-from core.audio import FLUIDSYNTH, render_roll, wav_bytes
+from core.audio import FLUIDSYNTH, render_wav
 from core.midi import roll_to_midi_bytes
+from core.rolls import roll_digest
 
 AUDIO_MAX_S = 120     # the piece's audio preview: at most its first two minutes
 FS = 22050            # audio sample rate
@@ -37,10 +38,9 @@ def audio_preview(roll: np.ndarray, spb: float, tempo: float) -> None:
     FluidSynth (core.audio; kept per piece and tempo as a WAV file), captioned with the synthesizer used."""
     T = len(roll)
     audio_steps = min(T, int(AUDIO_MAX_S * tempo * spb / 60))
-    key = (up.roll_digest(roll), round(tempo, 3))
+    key = (roll_digest(roll), round(tempo, 3))
     if st.session_state.get("up_audio", (None,))[0] != key:
-        samples, rate, engine = render_roll(roll[:audio_steps], tempo, spb, FS)
-        st.session_state["up_audio"] = (key, wav_bytes(samples, rate), engine)
+        st.session_state["up_audio"] = (key, *render_wav(roll[:audio_steps], tempo, spb, FS))
     _, wav, engine = st.session_state["up_audio"]
     st.audio(wav, format="audio/wav")
     cut, values = audio_steps < T, {"bpm": f"{tempo:.0f}", "seconds": AUDIO_MAX_S}
@@ -158,8 +158,7 @@ def show_samples(got: dict, roll: np.ndarray, spb: float, tempo: float, stem: st
               f"up_sample_{arch}")
         left, right = st.columns([3, 1])
         if arch not in got.setdefault("audio", {}):
-            samples, rate, engine = render_roll(new, tempo, spb, FS)
-            got["audio"][arch] = (wav_bytes(samples, rate), engine)
+            got["audio"][arch] = render_wav(new, tempo, spb, FS)
         wav, engine = got["audio"][arch]
         left.audio(wav, format="audio/wav")
         left.caption(t("upload.sampling.audio_piano") if engine == FLUIDSYNTH else t("upload.sampling.audio_sine"))

@@ -4,7 +4,6 @@ and the slow fragment (gates, states, prediction of one validation piece).
 Both fragments only ask the session's worker for a snapshot and draw it; the worker trains
 in its own process, so a refresh costs the server a message and a figure (tens of ms).
 """
-import hashlib
 import os
 import sys
 import time
@@ -18,8 +17,9 @@ from app.figures.loss import Y_VIEWS
 from app.i18n import dataset_title, lang, t, table
 from app.teacher import control, url_value
 from core import lab_protocol as protocol
-from core.audio import FLUIDSYNTH, render_roll, wav_bytes
+from core.audio import FLUIDSYNTH, render_wav
 from core.costs import seconds_to_reach
+from core.rolls import roll_digest
 
 FAST_S, SLOW_S = protocol.FAST_S, protocol.SLOW_S  # refresh of the numbers / of the views
 VIEWS = ("Gates", "Cell states", "Prediction")
@@ -285,13 +285,12 @@ def listen() -> None:
         return
     v = snap["views"]
     target, spb = v["target"], snap["dataset"].get("steps_per_beat", 2.0)
-    key = (hashlib.sha1(target.tobytes()).hexdigest(), spb)
+    key = (roll_digest(target), spb)
     kept = st.session_state.get("lab_audio")
     if st.button(t("lab.listen.button"), key="lab_listen", help=t("lab.listen.help", bpm=LISTEN_BPM)) \
             and (kept is None or kept[0] != key):
         with st.spinner(t("lab.listen.rendering")):  # up to a second for 256 steps
-            samples, rate, engine = render_roll(target, LISTEN_BPM, spb)
-        kept = st.session_state["lab_audio"] = (key, wav_bytes(samples, rate), engine)
+            kept = st.session_state["lab_audio"] = (key, *render_wav(target, LISTEN_BPM, spb))
     if kept is None or kept[0] != key:
         return
     _, wav, engine = kept

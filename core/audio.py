@@ -105,6 +105,13 @@ def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
     return buffer.getvalue()
 
 
+def render_wav(roll: np.ndarray, tempo: float = 120.0, steps_per_beat: float = 2,
+                fs: int = 22050) -> tuple[bytes, str]:
+    """:func:`render_roll` as a WAV file (:func:`wav_bytes`), what the pages keep: (wav, engine)."""
+    samples, rate, engine = render_roll(roll, tempo, steps_per_beat, fs)
+    return wav_bytes(samples, rate), engine
+
+
 def _piano(roll: np.ndarray, tempo: float, steps_per_beat: float, fs: int,
            soundfont: str) -> np.ndarray:
     import fluidsynth  # pyfluidsynth: present, since pretty_midi found it

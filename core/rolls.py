@@ -21,6 +21,12 @@ SPLITS = ("train", "valid", "test")
 PACKED_WIDTH = N_KEYS // 8  # 88 keys pack into exactly 11 bytes per step
 
 
+def roll_digest(roll: np.ndarray) -> str:
+    """A short digest of a roll's 0/1 frames: a page's key for what it made from that roll
+    (traces, audio), so a rerun reuses it."""
+    return hashlib.sha256(np.ascontiguousarray(roll, dtype=np.uint8).tobytes()).hexdigest()[:16]
+
+
 class DataError(GateLabError):
     """A dataset could not be provided; ``str(e)`` is a message meant for the user."""
 
