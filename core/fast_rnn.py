@@ -267,3 +267,33 @@ def run(rnn: nn.Module, x: torch.Tensor, hx=None):
     loop = {"tanh": TanhLoop, "gru": GRULoop, "paper_gru": PaperGRULoop}[kind]
     hs = loop.apply(gi, h0, W_hh, b_hh)
     return hs, hs[:, -1].unsqueeze(0)
+
+
+class _Context:
+    """Stands in for autograd's ctx when ``warm_up`` calls a loop's forward and backward itself."""
+    needs_input_grad = (True,) * 6
+
+    def save_for_backward(self, *tensors) -> None:
+        self.saved_tensors = tensors
+
+
+def warm_up(dtype: torch.dtype = torch.float32) -> None:
+    """Call every loop once, forward and backward, on tiny zeros, as the layers call them: their
+    first call in a process loads them from numba's disk cache or compiles them (seconds).
+
+    It calls each Function's ``forward`` and ``backward`` directly, so autograd's engine never
+    runs: the process that forks the Lab's workers must never run autograd (``core.lab_worker``).
+    """
+    if not available():
+        return
+    B, T, H, ctx = 1, 2, 2, _Context()
+
+    def zeros(*shape):
+        return torch.zeros(*shape, dtype=dtype)
+    with torch.no_grad():
+        for loop, gates in ((TanhLoop, 1), (GRULoop, 3), (PaperGRULoop, 3)):
+            loop.forward(ctx, zeros(B, T, gates * H), zeros(B, H), zeros(gates * H, H), zeros(gates * H))
+            loop.backward(ctx, zeros(B, T, H))
+        PaperLSTMLoop.forward(ctx, zeros(B, T, 4 * H), zeros(B, H), zeros(B, H), zeros(4 * H, H),
+                              zeros(4 * H), zeros(3, H))
+        PaperLSTMLoop.backward(ctx, zeros(B, T, H), zeros(B, H))

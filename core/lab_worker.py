@@ -7,6 +7,7 @@ worker needs (torch, numba and their compiled loops, the built-in data: seconds 
 MB); a forked worker shares those pages with it and starts in milliseconds.
 """
 import gc
+import itertools
 import os
 import signal
 import socket
@@ -19,7 +20,7 @@ from core import lab_protocol as protocol
 from core.errors import GateLabError
 from core.lab import LOSS_MAX_POINTS, Lab, history_csv, load_lab_dataset
 from core.lesson import lesson_view
-from core.settings import LabSettings, Settings
+from core.settings import VARIANTS, LabSettings, Settings
 from core.train import Trainer, evaluate
 from core.units import ARCHS
 
@@ -223,6 +224,7 @@ def run_worker(conn) -> None:
             else:
                 commands.put(message)
     threading.Thread(target=read, daemon=True).start()
+    warm_up_training()  # the page is still loading: its first reset waits in the queue meanwhile
     while True:
         if os.getppid() != parent:  # the zygote died (even by SIGKILL): we were re-parented
             return _log("the zygote is gone")
@@ -276,6 +278,7 @@ def zygote(path: str) -> None:
     # the rest fairly between the sessions that train.
     os.nice(int(os.environ.get("GATELAB_WORKER_NICE", "5")))
     parent = os.getppid()
+    refuse_autograd()
     warm_up()
     for name in PRELOADED:
         _dataset(name)
@@ -333,17 +336,64 @@ def _dataset(name: str):
 
 
 def warm_up() -> None:
-    """Touch every code path once — torch's first ops, the compiled trace loops, the compiled
-    training loops (their first call loads or compiles them: seconds) — so the first reset and
-    the first Play are quick."""
+    """Touch every code path a worker's first reset and first Play take — torch's first ops, the
+    models' forward passes, the optimizers' update, the compiled loops forward and backward
+    (their first call loads or compiles them: seconds) — so that every forked worker starts warm.
+
+    It never runs autograd, by design: no ``backward``, no ``grad``. On a CUDA build of torch
+    (every GPU server), autograd's first run starts device threads, and PyTorch then refuses
+    autograd in every child forked afterwards ("Unable to handle autograd's threading in
+    combination with fork-based multiprocessing"): no worker could train. CPU builds start no
+    such threads, which is why only a GPU server shows it. So the loops' backward is called
+    directly (``core.fast_rnn.warm_up``), and the optimizers step on zero gradients set by hand.
+    ``refuse_autograd`` makes any slip fail loudly, on every build (tests/test_fork_safety.py).
+    What autograd's first run costs (~0.1 s, most of it the fused LSTM's backward) each worker
+    pays itself, as it starts, while its page loads: ``warm_up_training``.
+    """
+    import torch
+
+    from core import fast_rnn
     from core.trace import trace
     from core.train import chunk, collate
     roll = np.zeros((4, 88), dtype=np.uint8)
-    for arch in ARCHS:
-        trainer = Trainer(Settings(arch=arch, units=2, seed=0))
-        trainer.step(collate(chunk([roll, roll], 0)))
-        trace(trainer.model, roll)
-        evaluate(trainer.model, [roll])
+    batch = collate(chunk([roll, roll], 0))
+    with torch.no_grad():
+        for arch, variant in itertools.product(ARCHS, VARIANTS):
+            trainer = Trainer(Settings(arch=arch, variant=variant, units=2, seed=0))
+            trainer.model.unroll(batch.x, None)
+            for p in trainer.model.parameters():
+                p.grad = torch.zeros_like(p)
+            trainer.optimizer.step()
+            trace(trainer.model, roll)
+            evaluate(trainer.model, [roll])
+    fast_rnn.warm_up()
+
+
+def warm_up_training() -> None:
+    """In a forked worker, before its first command: one update of a tiny model of each kind, so
+    that autograd's first run (which the zygote may not make: ``warm_up``) is not the first Play's."""
+    from core.train import chunk, collate
+    roll = np.zeros((4, 88), dtype=np.uint8)
+    for arch, variant in itertools.product(ARCHS, VARIANTS):
+        Trainer(Settings(arch=arch, variant=variant, units=2, seed=0)).step(collate(chunk([roll], 0)))
+
+
+def refuse_autograd() -> None:
+    """Make autograd raise in this process (the zygote), and only here: forked workers, whose
+    process id differs, train as usual. Why the zygote must never run it: ``warm_up``."""
+    import torch.autograd
+    zygote = os.getpid()
+    for module in (torch.autograd, torch.autograd.graph):  # backward() and grad() call it by name
+        run = getattr(module, "_engine_run_backward", None)
+        if run is None:  # another torch: nothing to guard here; the tests still watch the zygote
+            continue
+
+        def guarded(*args, _run=run, **kwargs):
+            if os.getpid() == zygote:
+                raise RuntimeError("autograd ran in the process that forks the Lab's workers; on a "
+                                   "CUDA build of torch no forked worker could train after that")
+            return _run(*args, **kwargs)
+        module._engine_run_backward = guarded
 
 
 if __name__ == "__main__":
