@@ -8,10 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# FluidSynth and a General MIDI SoundFont (6 MB): the audio previews' piano (core/audio.py).
-# Unpinned (DL3008): Debian's versions change with the base image's release; both are stable.
+# FluidSynth and a General MIDI SoundFont (6 MB): the audio previews' piano (core/audio.py); tini,
+# the init that runs as PID 1 and reaps orphans (below).
+# Unpinned (DL3008): Debian's versions change with the base image's release; all are stable.
 # hadolint ignore=DL3008
-RUN apt-get update && apt-get install -y --no-install-recommends fluidsynth timgm6mb-soundfont \
+RUN apt-get update && apt-get install -y --no-install-recommends fluidsynth timgm6mb-soundfont tini \
     && rm -rf /var/lib/apt/lists/*
 
 # Every package, transitive ones included, from the hash-locked requirements.lock (pip-compile
@@ -34,10 +35,13 @@ RUN useradd --create-home --uid 10001 gatelab \
 USER 10001
 # Compile the numba loops once, here, into a cache the server's user owns: without it every new
 # container compiles them on its first Lab (about 15 s). (numba recompiles if the CPU differs.)
-RUN python -c "from core.lab_worker import warm_up; warm_up()"
+RUN python -c "from core.warm_up import warm_up; warm_up()"
 
 EXPOSE 8501
 # The server answers once its Lab workers' zygote is warm (app/serve.py): give it a minute.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:8501/_stcore/health')"]
+# tini is PID 1: should the zygote die, its workers are orphaned to PID 1, and a server there would
+# never reap them (zombies). -s: a subreaper too, should the image run under another init.
+ENTRYPOINT ["/usr/bin/tini", "-s", "--"]
 CMD ["python", "-m", "app.serve", "--server.port=8501", "--server.address=0.0.0.0", "--server.headless=true", "--browser.gatherUsageStats=false"]

@@ -7,6 +7,7 @@ A plain ``streamlit run app/streamlit_app.py`` works too: the zygote then starts
 """
 import importlib
 import sys
+import time
 from pathlib import Path
 
 APP = Path(__file__).resolve().parent / "streamlit_app.py"
@@ -21,7 +22,7 @@ def main() -> None:
     for module in ("app.controls", "app.views"):  # the Lab page's modules and plotly, ahead of the first page
         importlib.import_module(module)
     print("GateLab: warming up the training processes...", flush=True)
-    if not zygote.ready.wait(ZYGOTE_START_S):
+    if not _wait_for(zygote, ZYGOTE_START_S):
         print("GateLab: the training processes are slow to start; serving anyway", flush=True)
     from core.midi import upload_limit_mb
     # The web server refuses any upload above the uploaders' own limit as it streams in
@@ -30,6 +31,22 @@ def main() -> None:
         f"--server.maxUploadSize={upload_limit_mb()}"]
     sys.argv = ["streamlit", "run", str(APP), *limit, *sys.argv[1:]]
     sys.exit(cli.main())
+
+
+def _wait_for(zygote, timeout: float) -> bool:
+    """Whether the zygote got ready within ``timeout`` s; exits at once, with its exit code and
+    a message, if it died instead (its own reason is above, on stderr): a server that could
+    never train is no server to start."""
+    deadline = time.monotonic() + timeout
+    while not zygote.ready.wait(0.2):
+        if not zygote.alive:
+            code = zygote.proc.returncode
+            zygote.stop()
+            sys.exit(f"GateLab: the training processes failed to start (exit code {code}; their "
+                     "message is above). Not serving.")
+        if time.monotonic() > deadline:
+            return False
+    return True
 
 
 if __name__ == "__main__":

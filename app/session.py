@@ -4,6 +4,7 @@ each browser session trains its own models) and the Play / Pause / Step / Reset 
 The worker comes from this server's ``app.worker.pool()``; its reaper ends the workers of
 closed and idle sessions (``core.lab_protocol``), and this module says so on the page.
 """
+import sys
 import time
 
 import streamlit as st
@@ -15,6 +16,8 @@ from core import lab_protocol as protocol
 
 CLIENT_KEY = "lab_client"
 FULL_KEY = "server_full"  # (limit, seconds until a place frees at the latest) while refused
+UNAVAILABLE_KEY = "worker_unavailable"  # when the server last could not start a worker (a failed fork)
+NOTE_KEY = "worker_note"  # (text, shown until): what happened to the session's worker
 
 
 def _session_id() -> str:
@@ -23,13 +26,19 @@ def _session_id() -> str:
 
 
 def _open(settings: dict | None = None, dataset=None) -> LabClient | None:
-    """A worker for this session, or None (and the page's notice) when the server is full."""
+    """A worker for this session, or None (and the page's notice, ``full_notice``) when the server
+    is full or cannot start one (a fork refused under a pids limit, a zygote that died)."""
     try:
         client = pool().open(_session_id(), settings, dataset)
     except ServerFull as e:
         st.session_state[FULL_KEY] = (e.limit, e.free_in_s)
         return None
+    except WorkerGone as e:
+        print(f"gatelab: no worker for a session: {e}", file=sys.stderr, flush=True)
+        st.session_state[UNAVAILABLE_KEY] = time.monotonic()
+        return None
     st.session_state.pop(FULL_KEY, None)
+    st.session_state.pop(UNAVAILABLE_KEY, None)
     st.session_state[CLIENT_KEY] = client
     return client
 
@@ -38,6 +47,37 @@ def _ended_note(client: LabClient) -> str:
     if client.ended == "culled":
         return i18n.t("lab.worker.culled", minutes=f"{protocol.idle_cull_s() / 60:g}")
     return i18n.t("lab.worker.restarted")
+
+
+def _say(note: str) -> None:
+    """Show ``note`` beside the transport for ``NOTE_S`` seconds (across the fragment's reruns)."""
+    st.session_state[NOTE_KEY] = (note, time.monotonic() + protocol.NOTE_S)
+
+
+def note() -> str | None:
+    """What happened to the session's worker, while it is news."""
+    held = st.session_state.get(NOTE_KEY)
+    if held is None or time.monotonic() > held[1]:
+        st.session_state.pop(NOTE_KEY, None)
+        return None
+    return held[0]
+
+
+def _reopen(client: LabClient) -> LabClient | None:
+    """A fresh worker with the ended one's settings, the page told why; None if none can start.
+    A worker that died while training (killed, crashed: not culled) trains on in the new one."""
+    _say(_ended_note(client))
+    fresh = _open(client.settings, client.dataset)
+    if fresh is None:
+        return None
+    fresh.wanted = client.wanted
+    if client.status.get("running") and client.ended is None and client.settings is not None:
+        _expect(True)
+        try:
+            fresh.request("play", timeout=protocol.RESET_WAIT_S)
+        except WorkerGone:
+            pass  # the page's next request finds it gone and says so
+    return fresh
 
 
 def ensure_worker(settings: dict, dataset=None, dataset_key: str = "") -> LabClient | None:
@@ -49,8 +89,10 @@ def ensure_worker(settings: dict, dataset=None, dataset_key: str = "") -> LabCli
     """
     client = st.session_state.get(CLIENT_KEY)
     wanted = {**settings, "_dataset_key": dataset_key}
+    if client is not None and not client.alive and client.wanted == wanted:
+        return _reopen(client)  # the same setup: a fresh worker, training on if it was
     if client is not None and not client.alive:
-        st.session_state["worker_note"] = _ended_note(client)
+        _say(_ended_note(client))
         client = None
     if client is None:
         client = _open(settings, dataset)
@@ -64,34 +106,47 @@ def ensure_worker(settings: dict, dataset=None, dataset_key: str = "") -> LabCli
 
 
 def full_notice() -> bool:
-    """If the server refused this session a worker: say so, retry every few seconds (the page
-    takes the first free place), and return True."""
-    full = st.session_state.get(FULL_KEY)
-    if full is None:
+    """If the server refused this session a worker (full, or unable to start one): say so, retry
+    every few seconds (the page takes the first free place), and return True."""
+    full, unavailable = st.session_state.get(FULL_KEY), st.session_state.get(UNAVAILABLE_KEY)
+    if full is None and unavailable is None:
         return False
-    limit, free_in_s = full
-    st.warning(i18n.t("lab.worker.full", limit=limit, minutes=f"{max(1, round(free_in_s / 60))}"))
+    if full is not None:
+        limit, free_in_s = full
+        st.warning(i18n.t("lab.worker.full", limit=limit, minutes=f"{max(1, round(free_in_s / 60))}"))
+    else:
+        st.error(i18n.t("lab.worker.unavailable"))
 
     @st.fragment(run_every=protocol.FULL_RETRY_S)
     def retry():
         st.caption(i18n.t("lab.worker.waiting"))
-        if pool().count() < pool().limit:
+        again = (unavailable is not None and time.monotonic() - unavailable >= protocol.FULL_RETRY_S
+                 or full is not None and pool().count() < pool().limit)
+        if again:
             st.session_state.pop(FULL_KEY, None)
+            st.session_state.pop(UNAVAILABLE_KEY, None)
             st.rerun()
     retry()
     return True
 
 
 def command(action) -> dict | None:
-    """Run ``action(client)``; a dead worker is reported, never a traceback."""
+    """Run ``action(client)``. A worker that has ended (killed, culled) is replaced by a fresh one
+    with the same settings, the page says so, and the action goes to the new worker: the click
+    that found the old one dead is not lost. Never a traceback."""
     client = st.session_state.get(CLIENT_KEY)
     if client is None:
         return None
     try:
         return action(client)
     except WorkerGone:
-        st.session_state["worker_note"] = (_ended_note(client) if client.ended == "culled"
-                                           else i18n.t("lab.worker.gone"))
+        fresh = _reopen(client)
+    if fresh is None:
+        return None
+    try:
+        return action(fresh)
+    except WorkerGone:
+        _say(i18n.t("lab.worker.gone"))
         return None
 
 
@@ -172,8 +227,14 @@ def has_settings() -> bool:
 
 
 def status() -> dict:
+    """The worker's latest status; a worker that has ended reads as not ready and not running,
+    so the Lab's fragment sees the change and reruns the page, which starts a fresh one."""
     client = st.session_state.get(CLIENT_KEY)
-    return client.status if client is not None else {}
+    if client is None:
+        return {}
+    if not client.alive:
+        return {**client.status, "ready": False, "running": False, "ended": True}
+    return client.status
 
 
 def csv_source():
@@ -182,8 +243,13 @@ def csv_source():
     client = st.session_state.get(CLIENT_KEY)
     busy = text.get(i18n.lang(), "lab.downloads.csv_error")  # now: that thread has no page
 
+    gone = text.get(i18n.lang(), "lab.downloads.csv_gone")
+
     def make_csv() -> str:
-        reply = client.get(csv=True, timeout=10) if client is not None else None
+        try:
+            reply = client.get(csv=True, timeout=10) if client is not None else None
+        except WorkerGone:  # culled or killed since the page drew the button
+            return f"error\n{gone}\n"
         if reply is None or "csv" not in reply:
             return f"error\n{busy}\n"
         return reply["csv"]

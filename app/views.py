@@ -47,7 +47,7 @@ def transport(ready: bool, running: bool) -> None:
                    key="step", help=t("lab.transport.step_help"))
     row.button(t("lab.transport.reset"), on_click=session.reset, key="reset",
                    help=t("lab.transport.reset_help"))
-    note = st.session_state.pop("worker_note", None)
+    note = session.note()
     if note:
         row.warning(note)
 

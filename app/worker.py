@@ -6,25 +6,12 @@ Imports no torch: the web server stays small, so Streamlit's work between script
 cheap, and thirty open pages cost it little.
 """
 import itertools
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-from multiprocessing.connection import Connection
-from pathlib import Path
 
+from app.processes import Process, WorkerGone, Zygote
 from core import lab_protocol as protocol
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-class WorkerGone(RuntimeError):
-    """The worker process ended (or was ended); the page starts a fresh one."""
 
 
 class ServerFull(RuntimeError):
@@ -33,58 +20,6 @@ class ServerFull(RuntimeError):
     def __init__(self, limit: int, free_in_s: float):
         super().__init__(f"all {limit} places are taken")
         self.limit, self.free_in_s = limit, free_in_s
-
-
-class Zygote:
-    """``python -m core.lab_worker --zygote SOCKET``: warmed once, forks a worker per connect."""
-
-    def __init__(self):
-        self._dir = tempfile.mkdtemp(prefix="gatelab-")  # mode 0700: only this user can connect
-        self.path = os.path.join(self._dir, "zygote.sock")
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "core.lab_worker", "--zygote", self.path],
-                                     cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
-        self.ready = threading.Event()
-        threading.Thread(target=self._wait_ready, daemon=True, name="gatelab-zygote").start()
-
-    def _wait_ready(self) -> None:
-        for line in self.proc.stdout:
-            if line.strip() == b"ready":
-                self.ready.set()
-                break
-        self.proc.stdout.close()
-
-    @property
-    def alive(self) -> bool:
-        return self.proc.poll() is None  # poll() also reaps it: never a zombie
-
-    def connect(self) -> tuple[Connection, int]:
-        """A new worker: its connection and its process id."""
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(protocol.CONNECT_S)
-        try:
-            sock.connect(self.path)
-            sock.setblocking(True)
-            conn = Connection(sock.detach())
-        except OSError:
-            sock.close()
-            raise WorkerGone("the training processes are not running") from None
-        if not conn.poll(protocol.CONNECT_S):
-            conn.close()
-            raise WorkerGone("the training process did not start")
-        _, hello = conn.recv()
-        return conn, hello["pid"]
-
-    def stop(self) -> None:
-        if self.alive:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=protocol.STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 class LabClient:
@@ -100,7 +35,8 @@ class LabClient:
 
     def __init__(self, settings: dict | None = None, dataset=None, zygote: Zygote | None = None):
         self._zygote = zygote or pool().zygote()
-        self._conn, self.pid = None, None
+        self._conn, self.pid, self._process = None, None, None
+        self._gone = False  # the worker (or the zygote it waited for) ended under it
         self._ids = itertools.count(1)
         self._lock = threading.Lock()      # one request at a time
         self._ending = threading.Lock()    # the ended flag, set without waiting for a request
@@ -114,9 +50,12 @@ class LabClient:
 
     @property
     def alive(self) -> bool:
-        if self._closed:
+        """Whether this client's worker runs, or (before its fork) the zygote that will fork it."""
+        if self._closed or self._gone:
             return False
-        return self.pid is None or _running(self.pid)
+        if self._process is None:
+            return self._zygote.alive
+        return self._process.running()
 
     def _connect(self, wait: float) -> bool:
         """Fork the worker when the zygote is ready (waiting up to ``wait`` s for it)."""
@@ -127,6 +66,7 @@ class LabClient:
                 raise WorkerGone("the training processes could not start")
             return False
         self._conn, self.pid = self._zygote.connect()
+        self._process = Process(self.pid)
         if self._pending_reset:
             self._pending_reset = False
             self._send("reset", self.settings, self.dataset)
@@ -141,7 +81,15 @@ class LabClient:
         return message_id
 
     def request(self, command: str, *args, timeout: float = protocol.REPLY_S):
-        """Send ``command`` and wait up to ``timeout`` s for its reply (``None`` if late)."""
+        """Send ``command`` and wait up to ``timeout`` s for its reply (``None`` if late).
+        ``WorkerGone`` once the worker has ended: from then on ``alive`` is False."""
+        try:
+            return self._request(command, *args, timeout=timeout)
+        except WorkerGone:
+            self._gone = True
+            raise
+
+    def _request(self, command: str, *args, timeout: float):
         with self._lock:
             self.last_used = time.monotonic()
             if self._closed:
@@ -207,19 +155,15 @@ class LabClient:
     def stop(self) -> None:
         """Ask the ended worker to stop, then kill it if it has not (waits for a request in flight)."""
         with self._lock:
-            conn, pid = self._conn, self.pid
+            conn = self._conn
             if conn is not None:
                 try:
                     conn.send((0, "stop"))
                 except (OSError, ValueError):
                     pass
                 conn.close()
-        if pid is not None:
-            deadline = time.monotonic() + protocol.STOP_WAIT_S
-            while _running(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if _running(pid):
-                _kill(pid)
+        if self._process is not None:
+            self._process.stop(protocol.STOP_WAIT_S)
 
 
 class WorkerPool:
@@ -231,6 +175,7 @@ class WorkerPool:
         self._zygote: Zygote | None = None
         self._clients: dict[str, LabClient] = {}
         self._disconnected: dict[str, float] = {}
+        self._opening = 0  # places taken by clients being built (outside the lock: a fork takes ms)
         self._lock = threading.Lock()
         self._reaper = threading.Thread(target=self._reap_forever, daemon=True, name="gatelab-reaper")
         self._reaper.start()
@@ -249,15 +194,20 @@ class WorkerPool:
         with self._lock:
             self._clients = {s: c for s, c in self._clients.items() if c.alive}  # ended: no place
             old = self._clients.pop(session_id, None)
-            if len(self._clients) >= self.limit:
+            if len(self._clients) + self._opening >= self.limit:
                 if old is not None:
                     self._clients[session_id] = old
                 raise ServerFull(self.limit, self._next_free_s())
-        if old is not None:
-            old.close("replaced")
-        client = LabClient(settings, dataset, zygote=self.zygote())
-        with self._lock:
-            self._clients[session_id] = client
+            self._opening += 1  # this place is ours while the client is built
+        try:
+            if old is not None:
+                old.close("replaced")
+            client = LabClient(settings, dataset, zygote=self.zygote())
+            with self._lock:
+                self._clients[session_id] = client
+        finally:
+            with self._lock:
+                self._opening -= 1
         return client
 
     def _next_free_s(self) -> float:
@@ -266,9 +216,9 @@ class WorkerPool:
         return max(0.0, oldest + protocol.idle_cull_s() - time.monotonic())
 
     def count(self) -> int:
-        """Places taken: sessions whose worker runs."""
+        """Places taken: sessions whose worker runs, and those being opened."""
         with self._lock:
-            return sum(c.alive for c in self._clients.values())
+            return sum(c.alive for c in self._clients.values()) + self._opening
 
     def reap(self) -> None:
         """One round: end the workers of closed and idle sessions, forget dead ones."""
@@ -331,20 +281,3 @@ def _session_is_active(session_id: str) -> bool:
     if not runtime.exists():
         return True
     return runtime.get_instance().is_active_session(session_id)
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    except OSError:
-        return True
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

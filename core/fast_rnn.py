@@ -282,7 +282,7 @@ def warm_up(dtype: torch.dtype = torch.float32) -> None:
     first call in a process loads them from numba's disk cache or compiles them (seconds).
 
     It calls each Function's ``forward`` and ``backward`` directly, so autograd's engine never
-    runs: the process that forks the Lab's workers must never run autograd (``core.lab_worker``).
+    runs: the process that forks the Lab's workers must never run autograd (``core.warm_up``).
     """
     if not available():
         return

@@ -54,6 +54,8 @@ FAST_S = 0.4    # metrics + loss chart refresh, while training or while the work
                 # a paused page sends nothing (an idle page costs the server nothing)
 PENDING_S = 60.0  # after Play / Pause the page refreshes until the worker confirms, at most this long
 SLOW_S = 2.5    # gates / states / prediction refresh while training (a trace is ~10 ms, a chart more)
+NOTE_S = 10.0   # a note on the worker (restarted, culled) stays this long: the fragment reruns every
+                # FAST_S, and a note shown once would be gone before anyone read it
 
 # -- the client's waits (app/worker.py) -------------------------------------------------------------
 REPLY_S = 2.0          # default wait for a reply; a late one is read and dropped by the next call

@@ -7,22 +7,18 @@ worker needs (torch, numba and their compiled loops, the built-in data: seconds 
 MB); a forked worker shares those pages with it and starts in milliseconds.
 """
 import gc
-import itertools
 import os
 import signal
 import socket
 import sys
 import time
 
-import numpy as np
-
 from core import lab_protocol as protocol
 from core.errors import GateLabError
 from core.lab import LOSS_MAX_POINTS, Lab, history_csv, load_lab_dataset
 from core.lesson import lesson_view
-from core.settings import VARIANTS, LabSettings, Settings
-from core.train import Trainer, evaluate
-from core.units import ARCHS
+from core.settings import LabSettings
+from core.warm_up import refuse_autograd, warm_up, warm_up_training
 
 PRELOADED = ("chorales",)  # datasets the zygote loads once for every worker (the Lab's default)
 _datasets: dict = {}
@@ -268,15 +264,19 @@ def main() -> None:
 def zygote(path: str) -> None:
     """Warm up once, then fork a worker for each connection to the Unix socket ``path``.
 
-    Prints ``ready`` on stdout once it listens. Exits when its server (its parent) is gone.
-    Forked children are reaped by the kernel (SIGCHLD ignored): no worker is ever a zombie.
+    Prints ``ready`` on stdout once it listens. Exits when its server (its parent) is gone, or on
+    SIGTERM or SIGINT (Ctrl-C, systemd: the whole group gets it), removing its socket either way.
+    Forked children are reaped by the kernel (SIGCHLD ignored): no worker is ever a zombie of the
+    zygote's. A fork that fails (EAGAIN under a pids limit, ENOMEM) costs only that connection: its
+    client is told why, and the zygote and every other worker go on.
     """
+    threads, nice = _env_int("GATELAB_WORKER_THREADS", 1), _env_int("GATELAB_WORKER_NICE", 5)
     import torch
-    torch.set_num_threads(int(os.environ.get("GATELAB_WORKER_THREADS", "1")))
+    torch.set_num_threads(threads)
     # Training yields the CPU to the web server and the browser: the pages stay live, and
     # training takes what is left; every worker has the same niceness, so the kernel shares
     # the rest fairly between the sessions that train.
-    os.nice(int(os.environ.get("GATELAB_WORKER_NICE", "5")))
+    os.nice(nice)
     parent = os.getppid()
     refuse_autograd()
     warm_up()
@@ -285,27 +285,67 @@ def zygote(path: str) -> None:
     gc.collect()
     gc.freeze()  # what is loaded now stays out of the collector's reach: its pages stay shared
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(64)
-    listener.settimeout(protocol.ZYGOTE_POLL_S)
-    print("ready", flush=True)
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the server reads no more: prints go to its log
-    while os.getppid() == parent:
-        try:
-            sock, _ = listener.accept()
-        except TimeoutError:
-            continue
-        if os.fork() == 0:
-            _serve_forked(listener, sock)
+    try:
+        listener.bind(path)
+        listener.listen(64)
+        listener.settimeout(protocol.ZYGOTE_POLL_S)
+        print("ready", flush=True)
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the server reads no more: prints go to its log
+        while os.getppid() == parent:
+            try:
+                sock, _ = listener.accept()
+            except TimeoutError:
+                continue
+            _fork_worker(listener, sock)
+        _log("the server is gone")
+    except (KeyboardInterrupt, SystemExit):
+        _log("stopped by a signal")
+    finally:
+        listener.close()
+        for remove in (lambda: os.unlink(path), lambda: os.rmdir(os.path.dirname(path))):
+            try:
+                remove()
+            except OSError:
+                pass
+
+
+def _fork_worker(listener: socket.socket, sock: socket.socket) -> None:
+    """Fork the worker that serves ``sock``; if the fork fails, tell its client why and go on."""
+    try:
+        pid = os.fork()
+    except OSError as e:
+        print(f"gatelab zygote: could not start a worker ({e})", file=sys.stderr, flush=True)
+        _refuse(sock, f"the server could not start another process ({e.strerror or e})")
+        return
+    if pid == 0:
+        _serve_forked(listener, sock)
+    sock.close()
+
+
+def _refuse(sock: socket.socket, reason: str) -> None:
+    from multiprocessing.connection import Connection
+    try:
+        sock.setblocking(True)
+        Connection(sock.detach()).send((0, {"error": reason}))  # closed when the Connection goes
+    except OSError:
         sock.close()
-    listener.close()
-    for remove in (lambda: os.unlink(path), lambda: os.rmdir(os.path.dirname(path))):
-        try:
-            remove()
-        except OSError:
-            pass
-    _log("the server is gone")
+
+
+def _exit_on_signal(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _env_int(name: str, default: int) -> int:
+    """A whole number from the environment; a clear exit (the server then says so) if it is not one."""
+    value = os.environ.get(name, "")
+    if not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        sys.exit(f"gatelab zygote: {name} must be a whole number, not {value!r}")
 
 
 def _serve_forked(listener: socket.socket, sock: socket.socket) -> None:
@@ -313,8 +353,9 @@ def _serve_forked(listener: socket.socket, sock: socket.socket) -> None:
     from multiprocessing.connection import Connection
     code = 0
     try:
+        for signum in (signal.SIGCHLD, signal.SIGTERM):  # the zygote's own handling is not the worker's
+            signal.signal(signum, signal.SIG_DFL)
         listener.close()
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         sock.setblocking(True)
         conn = Connection(sock.detach())
         conn.send((0, {"pid": os.getpid()}))
@@ -333,67 +374,6 @@ def _dataset(name: str):
     if name not in _datasets:
         _datasets[name] = load_lab_dataset(name)
     return _datasets[name]
-
-
-def warm_up() -> None:
-    """Touch every code path a worker's first reset and first Play take — torch's first ops, the
-    models' forward passes, the optimizers' update, the compiled loops forward and backward
-    (their first call loads or compiles them: seconds) — so that every forked worker starts warm.
-
-    It never runs autograd, by design: no ``backward``, no ``grad``. On a CUDA build of torch
-    (every GPU server), autograd's first run starts device threads, and PyTorch then refuses
-    autograd in every child forked afterwards ("Unable to handle autograd's threading in
-    combination with fork-based multiprocessing"): no worker could train. CPU builds start no
-    such threads, which is why only a GPU server shows it. So the loops' backward is called
-    directly (``core.fast_rnn.warm_up``), and the optimizers step on zero gradients set by hand.
-    ``refuse_autograd`` makes any slip fail loudly, on every build (tests/test_fork_safety.py).
-    What autograd's first run costs (~0.1 s, most of it the fused LSTM's backward) each worker
-    pays itself, as it starts, while its page loads: ``warm_up_training``.
-    """
-    import torch
-
-    from core import fast_rnn
-    from core.trace import trace
-    from core.train import chunk, collate
-    roll = np.zeros((4, 88), dtype=np.uint8)
-    batch = collate(chunk([roll, roll], 0))
-    with torch.no_grad():
-        for arch, variant in itertools.product(ARCHS, VARIANTS):
-            trainer = Trainer(Settings(arch=arch, variant=variant, units=2, seed=0))
-            trainer.model.unroll(batch.x, None)
-            for p in trainer.model.parameters():
-                p.grad = torch.zeros_like(p)
-            trainer.optimizer.step()
-            trace(trainer.model, roll)
-            evaluate(trainer.model, [roll])
-    fast_rnn.warm_up()
-
-
-def warm_up_training() -> None:
-    """In a forked worker, before its first command: one update of a tiny model of each kind, so
-    that autograd's first run (which the zygote may not make: ``warm_up``) is not the first Play's."""
-    from core.train import chunk, collate
-    roll = np.zeros((4, 88), dtype=np.uint8)
-    for arch, variant in itertools.product(ARCHS, VARIANTS):
-        Trainer(Settings(arch=arch, variant=variant, units=2, seed=0)).step(collate(chunk([roll], 0)))
-
-
-def refuse_autograd() -> None:
-    """Make autograd raise in this process (the zygote), and only here: forked workers, whose
-    process id differs, train as usual. Why the zygote must never run it: ``warm_up``."""
-    import torch.autograd
-    zygote = os.getpid()
-    for module in (torch.autograd, torch.autograd.graph):  # backward() and grad() call it by name
-        run = getattr(module, "_engine_run_backward", None)
-        if run is None:  # another torch: nothing to guard here; the tests still watch the zygote
-            continue
-
-        def guarded(*args, _run=run, **kwargs):
-            if os.getpid() == zygote:
-                raise RuntimeError("autograd ran in the process that forks the Lab's workers; on a "
-                                   "CUDA build of torch no forked worker could train after that")
-            return _run(*args, **kwargs)
-        module._engine_run_backward = guarded
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ forks: the zygote passes PYTHONPATH on). What it does in them, each switched by 
 
 - ``GATELAB_TEST_AUTOGRAD_LOG=FILE``: every run of autograd's engine (``backward()``,
   ``torch.autograd.grad``) appends the process id to FILE, in every process, on any torch build;
-- ``GATELAB_TEST_FAIL_FORK=FILE``: in the zygote, while FILE exists, ``os.fork()`` fails once as
-  it does under a pids limit (EAGAIN), and FILE is removed.
+- ``GATELAB_TEST_FAIL_FORK=FILE``: in the zygote, while FILE exists, ``os.fork()`` fails as it
+  does under a pids limit (EAGAIN); each failure appends a line to FILE.
 """
 import os
 import textwrap
@@ -51,7 +51,8 @@ SITECUSTOMIZE = textwrap.dedent('''
         fork = os.fork
         def failing_fork():
             if os.path.exists(flag):
-                os.unlink(flag)
+                with open(flag, "a") as f:
+                    f.write("refused\\n")
                 raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
             return fork()
         os.fork = failing_fork
