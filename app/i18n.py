@@ -16,6 +16,17 @@ def lang() -> str:
     return code if code in LANGS else text.DEFAULT
 
 
+def url_warning() -> None:
+    """Say so (in the sidebar, as the Lab does for its settings) when the URL names a language
+    GateLab does not speak, ``?lang=kr``: the page falls back to English. Said in every language
+    GateLab speaks, since whoever asked for another one may not read English."""
+    code = st.query_params.get("lang", text.DEFAULT)
+    if code not in LANGS:
+        choices = ", ".join(f"{c} ({name})" for c, name in LANGS.items())
+        st.sidebar.warning("\n\n".join(text.get(c, "common.url.lang", value=code, choices=choices)
+                                        for c in LANGS))
+
+
 def t(key: str, **values) -> str:
     """The text of ``key`` in the page's language."""
     return text.get(lang(), key, **values)

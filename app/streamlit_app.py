@@ -38,5 +38,6 @@ page = st.navigation(PAGES, position="hidden" if teacher else "sidebar")
 if not teacher:
     i18n.language_switch()
     display.projector_switch()
+i18n.url_warning()  # teacher links too: the Lab's sidebar reports its bad URL values in both modes
 display.apply()
 page.run()

@@ -123,3 +123,21 @@ def test_the_guide_page_speaks_korean():
     assert "네 번의 클릭으로 하는 수업" in at.markdown[0].value
     if "lab_client" in at.session_state:
         at.session_state["lab_client"].close()
+
+
+def test_an_unknown_language_in_the_url_is_said_in_every_language():
+    """``?lang=kr`` opens the page in English and says why, in English and in Korean (whoever
+    asked for another language may not read English); a language GateLab speaks says nothing."""
+    at = open_page("screens/guide.py", lang="kr")
+    choices = "en (English), ko (한국어)"
+    assert at.title[0].value == "How to read GateLab"
+    assert [w.value for w in at.sidebar.warning] == [
+        "URL parameter lang=kr is not a language GateLab speaks; English is used. Choose from: "
+        f"{choices}.\n\nURL 매개변수 lang=kr은(는) GateLab이 지원하는 언어가 아니어서 영어를 사용합니다. "
+        f"다음 중에서 고르세요: {choices}."]
+    assert at.selectbox(key="ui_lang").value == "en"
+    for good in ("en", "ko"):
+        assert not open_page("screens/guide.py", lang=good).sidebar.warning
+    teacher = open_page("screens/guide.py", lang="xx", teacher="1")
+    assert [w.value for w in teacher.sidebar.warning] == [
+        w.value.replace("lang=kr", "lang=xx") for w in at.sidebar.warning]
