@@ -127,7 +127,7 @@ def to_train(out: Path, datasets=DATASETS, only=None, retrain: bool = False) -> 
     return names if retrain else [n for n in names if n not in done(out)]
 
 
-def main(argv=None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=run_names(), metavar="NAME",
                         help="train only these (e.g. jsb-gru-torch), even if already trained")
@@ -138,7 +138,11 @@ def main(argv=None) -> None:
                         + ", ".join(f"{k} {v}" for k, v in MAX_EPOCHS.items()) + ")")
     parser.add_argument("--workers", type=int, default=1, help="models trained at once (default 1)")
     parser.add_argument("--out", type=Path, default=PRETRAINED_DIR, help="output directory")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> None:
+    args = build_parser().parse_args(argv)
     torch.set_num_threads(1)  # as each worker trains (train_one); the manifest records it
     args.out.mkdir(parents=True, exist_ok=True)
     names = to_train(args.out, args.datasets, args.only, args.retrain)
