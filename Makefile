@@ -35,7 +35,8 @@ serve: setup
 test: setup-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The property-based tests with ten times the examples CI runs, fresh random inputs each run.
+# The property-based tests with 10-16 times the examples CI runs (tests/test_fuzz.py: 16 for MIDI, checkpoint
+# bytes and CLI arguments, 10 for dataset files and URLs), fresh random inputs each run.
 fuzz: setup-dev
 	GATELAB_FUZZ_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py $(PYTEST_ARGS)
 

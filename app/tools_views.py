@@ -119,10 +119,11 @@ def memory_tool(models, model_key, piece_key, roll) -> None:
 
 def clamp_choice(arch: str, units: int) -> Clamp:
     options, meanings = tools.clamp_options(arch)
-    choice = teacher.control("clamp", st.selectbox, options[0], tx("tools.interventions.clamp"), options=options,
+    linked = options[0] if "gate" not in st.query_params else \
+        tools.url_clamp(options, st.query_params["gate"], teacher.url_value("value", 1.0), options[0])
+    # a teacher link's gate and value: the clamp when hidden, where the box starts when shown
+    choice = teacher.control("clamp", st.selectbox, linked, tx("tools.interventions.clamp"), options=options,
                         format_func=meanings.get, key=f"int_clamp_{arch}")
-    if teacher.is_hidden("clamp") and "gate" in st.query_params:
-        choice = tools.url_clamp(options, st.query_params["gate"], teacher.url_value("value", 1.0), choice)
     which = teacher.control("units", st.multiselect, [], tx("tools.interventions.units"),
                        options=list(range(units)), essential=False, key=f"int_units_{arch}")
     return Clamp(choice[0], float(choice[1]), tuple(which) or None)

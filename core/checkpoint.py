@@ -73,8 +73,11 @@ def save(path: str | os.PathLike, model: RecurrentModel, settings: Settings,
 
 
 def load(source: str | os.PathLike | bytes, device: str = "cpu") -> tuple[RecurrentModel, dict]:
-    """Read a checkpoint from a path or bytes -> (model, payload). Raises CheckpointError."""
+    """Read a checkpoint from a path or bytes -> (model, payload) on ``device`` (cpu, cuda or
+    auto). Raises CheckpointError."""
     import torch
+
+    from core.models import resolve_device
     name = "the uploaded file" if isinstance(source, bytes) else str(source)
     try:
         stream = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
@@ -85,7 +88,7 @@ def load(source: str | os.PathLike | bytes, device: str = "cpu") -> tuple[Recurr
     except Exception as e:  # truncated zip, random bytes, a pickle with code in it ...
         raise CheckpointError(f"{name} is not a readable GateLab checkpoint "
                               f"(damaged, truncated, or another kind of file): {type(e).__name__}") from None
-    return _model_from_payload(payload, name).to(device), payload
+    return _model_from_payload(payload, name).to(resolve_device(device)), payload
 
 
 def _model_from_payload(payload, name: str) -> RecurrentModel:

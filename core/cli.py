@@ -23,13 +23,13 @@ from core.train import Trainer, evaluate, fit
 SPLITS = ("train", "valid", "test")
 
 
-def add_fields(p: argparse.ArgumentParser, cls, keep_defaults: bool = True, skip=()) -> None:
+def add_fields(p: argparse.ArgumentParser, cls, keep_defaults: bool = True, skip=(), only=None) -> None:
     """One option per field of the settings dataclass ``cls`` (``--batch-size`` for
-    ``batch_size``): its type, choices and help come from the field (``core.settings.setting``),
-    so the help always names the real default. Booleans get ``--x`` / ``--no-x``; tuples take
-    several values. ``keep_defaults`` off: an option not given is None (the config keeps its
-    own value, ``core.reproduce.with_overrides``)."""
-    chosen = [f for f in fields(cls) if f.name not in skip]
+    ``batch_size``; ``only`` given: those fields alone): its type, choices and help come from the
+    field (``core.settings.setting``), so the help always names the real default. Booleans get
+    ``--x`` / ``--no-x``; tuples take several values. ``keep_defaults`` off: an option not given
+    is None (the config keeps its own value, ``core.reproduce.with_overrides``)."""
+    chosen = [f for f in fields(cls) if f.name not in skip and (only is None or f.name in only)]
     for group in {f.metadata["group"] for f in chosen if "group" in f.metadata}:  # argparse wants
         members = [f for f in chosen if f.metadata.get("group") == group]       # them side by side
         first = chosen.index(members[0])
@@ -75,7 +75,11 @@ def cmd_train(args) -> None:
         print(f"epoch {row['epoch']:3d}  train NLL {row['train_nll']:7.3f}  valid NLL {row['valid_nll']:7.3f}"
               f"  updates {row['updates']:6d}  {row['seconds']:7.1f} s", flush=True)
 
-    history = fit(trainer, data.splits["train"], data.splits["valid"], progress=show)
+    def diverged(n, first):
+        print(f"  {n} update{'s' if n > 1 else ''} of this epoch diverged and {'were' if n > 1 else 'was'} "
+              f"undone; the first: {first}", flush=True)
+
+    history = fit(trainer, data.splits["train"], data.splits["valid"], progress=show, warn=diverged)
     final = {split: evaluate(trainer.model, data.splits[split]) for split in SPLITS}
     out = Path(args.out)
     checkpoint.save(out / "model.pt", trainer.model, settings, history, final)
@@ -196,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--dataset", required=True)
     p.add_argument("--split", choices=SPLITS, default="test")
-    p.add_argument("--device", default="cpu")
+    add_fields(p, Settings, only=("device",))
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("trace", help="every gate, state and prediction on one piece, to .npz")
     p.add_argument("--checkpoint", required=True)

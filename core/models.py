@@ -16,7 +16,7 @@ from torch import nn
 
 from core import fast_rnn
 from core.cells import PaperGRU, PaperLSTM
-from core.settings import N_KEYS, ModelSpec, units_for_budget
+from core.settings import DEVICES, N_KEYS, ModelSpec, units_for_budget
 from core.units import PAPER_UNITS
 
 
@@ -88,9 +88,13 @@ def build_model(arch: str = "gru", variant: str = "torch", units: int | None = N
 
 
 def resolve_device(name: str = "cpu") -> torch.device:
-    """``cpu`` (default), ``cuda`` (error if absent) or ``auto`` (CUDA when available)."""
+    """``cpu`` (default), ``cuda`` (error if absent) or ``auto`` (CUDA when available); another
+    name is a ValueError (torch's own error would be a RuntimeError, shown as a traceback)."""
+    if name not in DEVICES:
+        raise ValueError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)}")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("CUDA was asked for but no CUDA device is available; use --device cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        why = "this PyTorch is a CPU-only build" if torch.version.cuda is None else "no CUDA device is available"
+        raise ValueError(f"CUDA was asked for, but {why}; use --device cpu (or auto: CUDA when available)")
     return torch.device(name)

@@ -14,6 +14,7 @@ from core.units import ARCHS, UNITS
 
 N_KEYS = 88
 VARIANTS = ("torch", "paper")
+DEVICES = ("cpu", "cuda", "auto")   # auto: CUDA when there is a device, else the CPU
 DEFAULT_BUDGET = 20_000  # the paper's ~20k parameters
 
 
@@ -118,7 +119,7 @@ class Settings(Training):
                          group="size")
     epochs: int = setting(20, "passes over the training split at most")
     patience: int = setting(5, "early stopping: epochs without a better validation NLL")
-    device: str = setting("cpu", "cpu, cuda or auto")
+    device: str = setting("cpu", "the device: cpu, cuda, or auto (CUDA when available)", choices=DEVICES)
 
     def __post_init__(self):
         self.validate()

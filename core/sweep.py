@@ -27,9 +27,15 @@ ENGINES = ("local", "ray")
 RAY_REQUIREMENTS = "requirements-ray.txt"
 RAY_RETRIES = 3          # a run whose worker or node dies is retried this often elsewhere
 # What a Ray cluster's nodes need of this repository (the code); the rest stays here (Ray
-# leaves out .git and .venv by itself).
-RAY_EXCLUDES = ["results", "artifacts", "docs", "tests", "benchmarks", "scripts",
+# leaves out .git and what .gitignore names by itself). The pretrained checkpoints (assets/,
+# 3.3 MB, most of the repository) are for the dashboard: no run reads them.
+RAY_EXCLUDES = ["results", "artifacts", "assets", "docs", "tests", "benchmarks", "scripts",
                 "deploy", "**/__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"]
+# Ray's token authentication (Ray >= 2.52): the variable that turns it on, and where a token is
+# looked for, in Ray's order (docs.ray.io, "Ray token authentication").
+RAY_AUTH_MODE = "RAY_AUTH_MODE"
+RAY_TOKEN_SOURCES = ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+RAY_DEFAULT_TOKEN = Path(".ray", "auth_token")   # under the home directory
 
 
 @dataclass
@@ -114,8 +120,30 @@ def _local(jobs: list[Job], workers: int):
             yield jobs[i], out
 
 
+def carry_ray_token(environ=os.environ, home: Path | None = None) -> bool:
+    """Before connecting to a cluster by address: with ``RAY_AUTH_MODE`` unset and a token at
+    hand, set ``RAY_AUTH_MODE=token`` so this driver sends it. Returns whether it did.
+
+    Why: ``ray start --head`` turns token authentication on by itself wherever a token exists
+    (``~/.ray/auth_token``, which any local ``ray.init()`` writes, this module's no-address mode
+    included), but ``ray.init(address=...)`` sends none unless told, and the head refuses it
+    (``InvalidAuthToken``). A cluster without authentication accepts a driver that sends a
+    token, so carrying it never hurts. An explicit ``RAY_AUTH_MODE`` is left as it is.
+    Call it before ``import ray``: Ray reads the mode once, when it loads."""
+    if RAY_AUTH_MODE in environ:
+        return False
+    token_file = (home or Path.home()) / RAY_DEFAULT_TOKEN
+    if any(environ.get(k) for k in RAY_TOKEN_SOURCES) or token_file.is_file():
+        environ[RAY_AUTH_MODE] = "token"
+        return True
+    return False
+
+
 def _ray(jobs: list[Job], workers: int, address: str | None):
     """(job, outcome) pairs as runs finish, each run a Ray task of one CPU."""
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        carry_ray_token()
     try:
         import ray
     except ImportError:
@@ -124,13 +152,13 @@ def _ray(jobs: list[Job], workers: int, address: str | None):
     env = {k: v for k, v in os.environ.items() if k.startswith("GATELAB_")}
     runtime_env = {"working_dir": str(root), "excludes": RAY_EXCLUDES, "env_vars": env}
     try:
-        if address or os.environ.get("RAY_ADDRESS"):
-            ray.init(address=address or os.environ["RAY_ADDRESS"], runtime_env=runtime_env,
-                     log_to_driver=False)
+        if address:
+            ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
         else:
             ray.init(num_cpus=workers, runtime_env=runtime_env, include_dashboard=False, log_to_driver=False)
-    except ConnectionError as e:
-        raise SweepError(f"no Ray cluster at {address or os.environ.get('RAY_ADDRESS')}: {e}") from None
+    except (ConnectionError, ray.exceptions.AuthenticationError) as e:
+        raise SweepError(f"no Ray cluster at {address}: {e} (is it running? Under token authentication this "
+                         "machine needs the cluster's token: docs/reproduce.md, \"On a Ray cluster\")") from None
     task = ray.remote(num_cpus=1, max_retries=RAY_RETRIES, retry_exceptions=False)(_compute)
     try:
         pending = {task.remote(j.fn, j.args): j for j in jobs}

@@ -283,7 +283,7 @@ class Trainer:
         return clean
 
 
-def fit(trainer: Trainer, train: list, valid: list, progress=None) -> list[dict]:
+def fit(trainer: Trainer, train: list, valid: list, progress=None, warn=None) -> list[dict]:
     """Train for ``settings.epochs`` epochs with early stopping on validation NLL.
 
     Batches come from ``make_batches`` (chunks of ``settings.truncate`` steps; with
@@ -292,18 +292,21 @@ def fit(trainer: Trainer, train: list, valid: list, progress=None) -> list[dict]
     wall time so far), ``train_nll`` (mean batch loss over the epoch, at the training
     weights), ``valid_nll``, ``valid_accuracy`` and ``padding`` (the share of the epoch's
     padded batch slots that were padding, not real steps). The model ends on its best-validation
-    weights. ``progress(row)`` is called after each epoch.
+    weights. ``progress(row)`` is called after each epoch; then, if updates of the epoch diverged
+    (and were undone, ``Trainer.step``), ``warn(n, message)``: how many, and the first one's message.
     """
     s = trainer.settings
     history, best, best_state, stale = [], math.inf, None, 0
     for epoch in range(1, s.epochs + 1):
-        total, steps, slots = 0.0, 0, 0
+        total, steps, slots, diverged = 0.0, 0, 0, []
         batches = make_batches(train, s.batch_size, s.truncate, s.seed, epoch, trainer.device,
                                carry=s.carry_state, reshuffle=s.reshuffle)
         for batch in batches:
             slots += batch.mask.numel()          # padded (B, T): what the recurrence computes
             result = trainer.step(batch)
-            if not result.diverged:
+            if result.diverged:
+                diverged.append(result.message)
+            else:
                 total, steps = total + result.loss * result.steps, steps + result.steps
         metrics = evaluate(trainer.model, valid)
         row = {"epoch": epoch, "updates": trainer.updates, "seconds": round(trainer.seconds, 3),
@@ -314,6 +317,8 @@ def fit(trainer: Trainer, train: list, valid: list, progress=None) -> list[dict]
         history.append(row)
         if progress:
             progress(row)
+        if warn and diverged:
+            warn(len(diverged), diverged[0])
         if metrics["nll"] < best:
             best, stale = metrics["nll"], 0
             best_state = copy.deepcopy(trainer.model.state_dict())

@@ -9,8 +9,9 @@ Reproducible: fixed seeds, one torch thread per model, every setting recorded in
 datasets with the learning rate the modern reproduction selected for that dataset and unit
 (``results/reproduce/modern``, which trains PyTorch's equations; the paper's variant of a unit
 uses the same rate). Resumable: the manifest is written after each model, and a
-model already in it (its file present, its sha256 right) is skipped. ``--only NAME ...``
-retrains some models; ``--epochs`` caps every run (the tests use it to show the script runs).
+model already in it (its file present, its sha256 right) is skipped, so on a checkout, where all
+30 are there, it trains none: ``--retrain`` trains every model of ``--datasets`` again, ``--only
+NAME ...`` the named ones; ``--epochs`` caps every run (the tests use it to show the script runs).
 """
 import argparse
 import json
@@ -117,19 +118,34 @@ def _train(args):
     return train_one(*args)
 
 
-def main(argv=None) -> None:
+def to_train(out: Path, datasets=DATASETS, only=None, retrain: bool = False) -> list[str]:
+    """The models this run trains: ``only``, else every model of ``datasets`` (``retrain``) or
+    those of them the manifest in ``out`` lacks."""
+    if only:
+        return list(only)
+    names = run_names(tuple(datasets))
+    return names if retrain else [n for n in names if n not in done(out)]
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=run_names(), metavar="NAME",
                         help="train only these (e.g. jsb-gru-torch), even if already trained")
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    parser.add_argument("--retrain", action="store_true",
+                        help="train every model of --datasets, even those the manifest already has")
     parser.add_argument("--epochs", type=int, help="epoch cap for every run (default: "
                         + ", ".join(f"{k} {v}" for k, v in MAX_EPOCHS.items()) + ")")
     parser.add_argument("--workers", type=int, default=1, help="models trained at once (default 1)")
     parser.add_argument("--out", type=Path, default=PRETRAINED_DIR, help="output directory")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> None:
+    args = build_parser().parse_args(argv)
     torch.set_num_threads(1)  # as each worker trains (train_one); the manifest records it
     args.out.mkdir(parents=True, exist_ok=True)
-    names = args.only or [n for n in run_names(tuple(args.datasets)) if n not in done(args.out)]
+    names = to_train(args.out, args.datasets, args.only, args.retrain)
     argv_text = " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     command = f"GATELAB_DATA_DIR=<dir> python scripts/train_pretrained.py {argv_text}".strip()
     print(f"{len(names)} model(s) to train on {args.workers} worker(s): {' '.join(names)}", flush=True)

@@ -100,6 +100,23 @@ def test_teacher_mode_shows_one_tool_without_its_controls(lab):
     assert len(shown.selectbox) == 1 and not shown.radio
 
 
+def test_a_shown_control_starts_at_its_url_value(lab):
+    at = open_tools(lab, teacher="1", show="piece,arch,clamp", tool="interventions", source="lab", piece="3",
+                    arch="gru", gate="z", value="0")
+    assert [box.value for box in at.number_input] == [3]                # docs/classroom.md: &show=piece
+    assert at.radio(key="int_arch").value == "gru" and at.selectbox(key="int_clamp_gru").value == ("z", 0)
+    (spec,) = specs(at)
+    assert "GRU, z = 0 for all units" in title(spec)
+    roll = load_dataset("chorales").splits["valid"][3]
+    result = intervention(lab.trainers["gru"].model, roll, Clamp("z", 0.0))
+    np.testing.assert_allclose(decode(spec["data"][1]["y"]), result["clamped"], rtol=1e-5)
+    at.number_input[0].set_value(5).run()                               # the URL only sets the start
+    assert at.number_input[0].value == 5 and not at.exception
+    unusable = open_tools(lab, teacher="1", show="piece,arch", tool="interventions", source="lab", piece="999",
+                          arch="nan")
+    assert [box.value for box in unusable.number_input] == [0] and unusable.radio(key="int_arch").value == "lstm"
+
+
 def test_korean_page_speaks_korean(lab):
     at = open_tools(lab, lang="ko")   # clicks the Korean source option: labels fixed per run
     assert at.title[0].value == "게이트 도구"

@@ -88,6 +88,31 @@ def test_errors_are_one_clear_line(tmp_path):
     assert result.returncode == 2 and "no-such-set" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_diverging_learning_rate_is_said_once_an_epoch(tmp_path):
+    result = run_cli("train", "--lr", "1e30", "--epochs", "2", "--units", "4", "--out", tmp_path / "x")
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stdout.splitlines() if "diverged" in line]
+    assert len(said) == 2, result.stdout
+    assert all("undone" in line and "Try a smaller learning rate than 1e+30" in line for line in said)
+
+
+def test_the_device_is_cpu_cuda_or_auto_and_a_missing_cuda_is_one_line(tmp_path, monkeypatch, capsys):
+    from core.cli import main
+    from core.models import resolve_device
+    result = run_cli("train", "--device", "bogus", "--out", tmp_path / "x")
+    assert result.returncode == 2 and "invalid choice: 'bogus'" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    with pytest.raises(ValueError, match="unknown device 'bogus'"):
+        resolve_device("bogus")
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    assert main(["train", "--device", "cuda", "--units", "4", "--threads", "0", "--out", str(tmp_path / "y")]) == 2
+    assert "error: CUDA was asked for, but" in capsys.readouterr().err
+    shipped = str(PRETRAINED / "chorales-gru-torch.pt")
+    assert main(["evaluate", "--checkpoint", shipped, "--dataset", "chorales", "--device", "cuda"]) == 2
+    assert main(["evaluate", "--checkpoint", shipped, "--dataset", "chorales", "--device", "auto"]) == 0
+    assert "NLL per step" in capsys.readouterr().out
+
+
 def test_every_command_has_help():
     for command in ("train", "evaluate", "trace", "sample", "datasets"):
         result = run_cli(command, "--help")

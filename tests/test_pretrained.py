@@ -1,6 +1,7 @@
 """The shipped pretrained models: every checkpoint loads, matches its manifest and traces; a
 changed byte is refused; the script that made them runs and reproduces their first epochs;
 the Lab's weights rebuild the same models on other pages."""
+import importlib.util
 import json
 import os
 import shutil
@@ -81,6 +82,17 @@ def test_a_changed_byte_a_missing_file_and_an_unknown_name_are_refused(tmp_path)
         load_pretrained(name, tmp_path)
     with pytest.raises(CheckpointError, match="no pretrained model"):
         load_pretrained("jsb-gru-nonsense", tmp_path)
+
+
+def test_on_a_checkout_the_script_trains_nothing_unless_told():
+    spec = importlib.util.spec_from_file_location("train_pretrained", ROOT / "scripts" / "train_pretrained.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.to_train(PRETRAINED_DIR) == []                           # every model is in the manifest
+    everything = script.to_train(PRETRAINED_DIR, retrain=True)
+    assert sorted(everything) == sorted(e.name for e in list_pretrained()) and len(everything) == 30
+    assert script.to_train(PRETRAINED_DIR, ["jsb"], retrain=True) == [f"jsb-{a}-{v}" for v in VARIANTS for a in ARCHS]
+    assert script.to_train(PRETRAINED_DIR, only=["jsb-gru-torch"]) == ["jsb-gru-torch"]
 
 
 def test_the_script_retrains_a_model_and_reproduces_its_first_epochs(tmp_path, data_dir, session_cache):

@@ -1,6 +1,9 @@
 """`reproduce --engine ray`: a two-node Ray cluster on 127.0.0.1 (a head and one more node,
-each started with `ray start`) runs a tiny reproduction with the same results as the local pool;
-and a sweep whose non-head node is killed mid-way still completes with every run recorded."""
+each started with `ray start`, under token authentication as docs/reproduce.md sets it up) runs a
+tiny reproduction with the same results as the local pool, whether the driver has
+`RAY_AUTH_MODE=token` or only finds the token; and a sweep whose non-head node is killed mid-way
+still completes with every run recorded. The cluster stops only its own processes
+(`benchmarks/ray_cluster.py`)."""
 import json
 import os
 import re
@@ -14,42 +17,29 @@ from pathlib import Path
 import pytest
 
 from benchmarks.live_page import free_port, wait_for
+from benchmarks.ray_cluster import LocalCluster
+from core.sweep import carry_ray_token
 
 ROOT = Path(__file__).resolve().parents[1]
-RAY = str(Path(sys.executable).parent / "ray")
 TINY = ["--datasets", "chorales", "--archs", "tanh", "gru", "--candidates", "2", "--max-epochs", "2",
         "--patience", "1", "--batch-size", "16"]
 
 pytestmark = pytest.mark.timeout(600)
 
 
-def ray_cli(*args, check=True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    result = subprocess.run([RAY, *args], capture_output=True, text=True, timeout=120, env=env)
-    assert not check or result.returncode == 0, result.stdout + result.stderr
-    return result
-
-
 @pytest.fixture
 def cluster():
     """A head node and a second node on 127.0.0.1, one CPU each; stopped afterwards."""
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    try:
-        ray_cli("start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=1",
-                "--include-dashboard=false", "--disable-usage-stats")
-        ray_cli("start", f"--address={address}", "--node-ip-address=127.0.0.1", "--num-cpus=1",
-                "--resources={\"second_node\": 1}", "--disable-usage-stats")
-        yield address
-    finally:
-        ray_cli("stop", "--force", check=False)
+    with LocalCluster(free_port()) as c:
+        c.add_node("--num-cpus=1", "--resources={\"second_node\": 1}")
+        yield c
 
 
-def reproduce(out: Path, *extra, wait=True):
+def reproduce(out: Path, *extra, wait=True, env=None):
     cmd = [sys.executable, "-m", "core", "reproduce", *TINY, "--out", str(out), *extra]
     if wait:
-        return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=400)
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=400, env=env)
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
 
 def runs(out: Path) -> dict:
@@ -67,7 +57,9 @@ def runs(out: Path) -> dict:
 def test_a_ray_cluster_gives_the_local_pool_s_numbers(cluster, tmp_path):
     local = reproduce(tmp_path / "local", "--workers", "2")
     assert local.returncode == 0, local.stderr
-    on_ray = reproduce(tmp_path / "ray", "--engine", "ray", "--address", cluster)
+    # The driver is told nothing of the token: it finds ~/.ray/auth_token (core.sweep.carry_ray_token).
+    finds = {k: v for k, v in cluster.env.items() if k != "RAY_AUTH_MODE"}
+    on_ray = reproduce(tmp_path / "ray", "--engine", "ray", "--address", cluster.address, env=finds)
     assert on_ray.returncode == 0, on_ray.stdout + on_ray.stderr
     assert len(runs(tmp_path / "local")) == 4
     assert runs(tmp_path / "ray") == runs(tmp_path / "local")          # the same numbers, run for run
@@ -79,17 +71,18 @@ def test_a_ray_cluster_gives_the_local_pool_s_numbers(cluster, tmp_path):
     assert len(nodes) == 2, lines                                         # both nodes took runs
 
 
-def second_node_raylet() -> int:
-    """The pid of the non-head node's raylet (it was started with the resource second_node)."""
+def raylet_of(node: subprocess.Popen) -> int:
+    """The pid of the raylet a node's `ray start --block` started (one of its children)."""
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                stat = (proc / "stat").read_text()
+                cmd = (proc / "cmdline").read_bytes().split(b"\0")[0].decode()
             except OSError:
                 continue
-            if "raylet" in cmd.split(" ")[0] and "second_node" in cmd:
+            if int(stat.rsplit(")", 1)[1].split()[1]) == node.pid and Path(cmd).name == "raylet":
                 return int(proc.name)
-    raise AssertionError("no raylet of the second node")
+    raise AssertionError(f"no raylet under pid {node.pid}")
 
 
 def kill_node(raylet: int) -> None:
@@ -116,8 +109,9 @@ def kill_node(raylet: int) -> None:
 
 def test_a_node_killed_mid_sweep_has_its_runs_retried(cluster, tmp_path):
     out = tmp_path / "ray"
-    sweep = reproduce(out, "--engine", "ray", "--address", cluster, "--candidates", "3", "--max-epochs", "12",
-                      "--patience", "12", wait=False)
+    # As docs/reproduce.md has it: RAY_AUTH_MODE=token and the token, on the driver's machine too.
+    sweep = reproduce(out, "--engine", "ray", "--address", cluster.address, "--candidates", "3", "--max-epochs", "12",
+                      "--patience", "12", wait=False, env=cluster.env)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(sweep.stdout), daemon=True)
     reader.start()
@@ -125,7 +119,7 @@ def test_a_node_killed_mid_sweep_has_its_runs_retried(cluster, tmp_path):
         wait_for(lambda: any(line.startswith("[1/6]") for line in lines) or sweep.poll() is not None, 300,
                  "the first run to finish")
         time.sleep(1.5)             # both nodes are into their next runs (each takes seconds)
-        kill_node(second_node_raylet())                                  # the node dies mid-sweep
+        kill_node(raylet_of(cluster.nodes[1]))                           # the node dies mid-sweep
         killed = time.monotonic()
         assert sweep.wait(timeout=400) == 0, "".join(lines)
     finally:
@@ -149,3 +143,15 @@ def test_without_ray_the_command_says_how_to_install_it(tmp_path):
                              "--engine", "ray"], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 2 and "pip install -r requirements-ray.txt" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_driver_carries_a_token_it_finds_and_keeps_an_explicit_mode(tmp_path):
+    env = {}
+    assert not carry_ray_token(env, home=tmp_path) and env == {}            # no token: Ray as it is
+    (tmp_path / ".ray").mkdir()
+    (tmp_path / ".ray" / "auth_token").write_text("a-token")                # as a local ray.init() leaves
+    assert carry_ray_token(env, home=tmp_path) and env == {"RAY_AUTH_MODE": "token"}
+    env = {"RAY_AUTH_MODE": "disabled"}
+    assert not carry_ray_token(env, home=tmp_path) and env == {"RAY_AUTH_MODE": "disabled"}
+    env = {"RAY_AUTH_TOKEN": "a-token"}
+    assert carry_ray_token(env, home=tmp_path / "elsewhere") and env["RAY_AUTH_MODE"] == "token"
