@@ -14,7 +14,8 @@ from app.i18n import dataset_title, t, table
 from core.data import BUILTIN_DATASETS, available_datasets, dataset_choices, dataset_from_midi
 from core.midi import MAX_MIDI_FILES, MidiError, upload_limit_mb
 from core.rolls import DataError
-from core.settings import ARCHS, OPTIMIZERS, VARIANTS, LabSettings
+from core.settings import ARCHS, OPTIMIZERS, LabSettings
+from core.spec import VARIANTS
 
 PREFIX = "setting_"  # widget keys: setting_<field>
 # field -> (min, max, step, format) of its number input; URL values are clamped into these

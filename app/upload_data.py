@@ -18,7 +18,7 @@ from app.i18n import dataset_title, t, table
 from core.midi import MAX_STEPS
 from core.pretrained import list_pretrained
 from core.records import ModelRef
-from core.settings import ModelSpec
+from core.spec import ModelSpec
 from core.views import window_view
 
 MAX_CSV_STEPS = 20_000  # the CSV holds every step: the core's own longest piece

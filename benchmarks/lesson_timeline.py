@@ -19,10 +19,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.analysis import answer_nll
 from core.data import load_dataset
 from core.lab import Lab
-from core.lesson import ANSWER_PIECES, lesson_point, lesson_settings
+from core.lesson import ANSWER_PIECES, answer_nll, lesson_point, lesson_settings
 
 REPORT = (32, 313, 375, 712, 833, 1350)   # update counts of docs/teaching.md's table
 CHECK_EVERY = 5                           # updates between checks of the lesson's point

@@ -1,6 +1,6 @@
-"""The maths of GateLab's teaching tools: gate saturation, memory length, and the numbers the
-built-in lesson points at. (One step with every intermediate number, and gate clamps:
-``core.teaching_cells``.)
+"""The maths of GateLab's teaching tools: gate saturation and memory length. (One step with
+every intermediate number: ``core.teaching_cells``; gate clamps: ``core.interventions``; the
+numbers the built-in lesson points at: ``core.lesson``.)
 
 - **Gate saturation** (Karpathy, Johnson & Fei-Fei 2015): per unit, the fraction of time
   steps a gate is left-saturated (< 0.1: closed) and right-saturated (> 0.9: open).
@@ -12,7 +12,6 @@ built-in lesson points at. (One step with every intermediate number, and gate cl
 import numpy as np
 import torch
 
-from core.lesson import answer_step
 from core.models import RecurrentModel, shift_inputs
 from core.records import Trace
 from core.units import UNITS
@@ -114,12 +113,3 @@ def memory_curve(model: RecurrentModel, roll: np.ndarray, K: int, n_steps: int =
     first = K if T > K else 0
     steps = np.unique(np.linspace(first, T - 1, min(n_steps, T - first)).round().astype(int))
     return np.nanmean([memory_gradients(model, roll, t, K) for t in steps], axis=0)
-
-
-def answer_nll(model: RecurrentModel, pieces: list) -> float:
-    """Mean NLL (nats) at the answer step of long-memory sequences: ~16 for a model that cannot
-    hold the call for ``lag`` steps, far less for one that can (``docs/data.md``)."""
-    from core.trace import trace
-    values = [trace(model, roll)["nll"][t] for roll in pieces
-              if (t := answer_step(roll)) is not None]
-    return float(np.mean(values)) if values else float("nan")

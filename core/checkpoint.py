@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import GateLabError
-from core.settings import ModelSpec, Settings
+from core.settings import Settings
+from core.spec import ModelSpec
 
 if TYPE_CHECKING:
     from core.models import RecurrentModel

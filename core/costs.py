@@ -8,7 +8,7 @@ Multiply-adds per time step of one sequence: for each of the unit's G weight blo
 88 x H. The gates' elementwise products and the nonlinearities are left out (O(H) each,
 against O(H^2) for the products).
 """
-from core.settings import N_KEYS, count_parameters
+from core.spec import N_KEYS, count_parameters
 from core.units import UNITS
 
 

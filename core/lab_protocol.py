@@ -41,8 +41,8 @@ COMPUTE = {
     "saturation": ("core.analysis", "model_saturation"),
     "memory_gradients": ("core.analysis", "memory_gradients"),
     "memory_curve": ("core.analysis", "memory_curve"),
-    "intervention": ("core.teaching_cells", "intervention"),
-    "step_numbers": ("core.teaching_cells", "step_numbers"),
+    "intervention": ("core.interventions", "intervention"),
+    "step_numbers": ("core.interventions", "step_numbers"),
     "sample": ("core.sample", "sample"),
     "checkpoint_bytes": ("core.checkpoint", "to_bytes"),        # a Lab model, to download
     "read_checkpoint": ("core.checkpoint", "weights_from_bytes"),  # an uploaded file (bytes, no model)

@@ -35,6 +35,16 @@ def lesson_point(answers: dict) -> bool:
     return "tanh" in answers and bool(gated) and min(gated) <= answers["tanh"] - LESSON_MARGIN
 
 
+def answer_nll(model, pieces: list) -> float:
+    """Mean NLL (nats) of ``model`` (a ``core.models.RecurrentModel``) at the answer step of
+    long-memory sequences: ~16 for a model that cannot hold the call for ``lag`` steps, far less
+    for one that can (``docs/data.md``)."""
+    from core.trace import trace
+    values = [trace(model, roll)["nll"][t] for roll in pieces
+              if (t := answer_step(roll)) is not None]
+    return float(np.mean(values)) if values else float("nan")
+
+
 def lesson_view(models: dict, pieces: list, n_pieces: int = ANSWER_PIECES) -> dict:
     """What the lesson page draws, from the models as they are now.
 
@@ -53,7 +63,6 @@ def lesson_view(models: dict, pieces: list, n_pieces: int = ANSWER_PIECES) -> di
         (``core.units``: its traced quantities); ``roll``: the
         first piece, (T, 88); ``answer``: its answer step.
     """
-    from core.analysis import answer_nll
     from core.trace import trace
     roll = pieces[0]
     gates = {}

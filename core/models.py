@@ -16,7 +16,7 @@ from torch import nn
 
 from core import fast_rnn
 from core.cells import PaperGRU, PaperLSTM
-from core.settings import DEVICES, N_KEYS, ModelSpec, units_for_budget
+from core.spec import DEVICES, N_KEYS, ModelSpec, units_for_budget
 from core.units import PAPER_UNITS
 
 

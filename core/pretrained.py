@@ -138,7 +138,7 @@ def model_from_weights(spec: dict, state_dict: dict) -> RecurrentModel:
     import torch
 
     from core.models import RecurrentModel
-    from core.settings import ModelSpec
+    from core.spec import ModelSpec
     model = RecurrentModel(ModelSpec(**spec))
     model.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in state_dict.items()})
     return model.eval()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.settings import ModelSpec
+from core.spec import ModelSpec
 from core.units import UNITS
 
 ALIGNMENT = "step t has read frames 0..t-1 (a silent frame first) and predicts frame t"

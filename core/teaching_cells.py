@@ -12,10 +12,9 @@ PyTorch's GRU, whose own gate z' = 1 - z would be 1 there.
 A :class:`Clamp` overrides one gate for all or some units *before* anything downstream reads
 it, so a clamped forget gate really is the one the cell state is updated with.
 """
-import numpy as np
 import torch
 
-from core.models import RecurrentModel, shift_inputs, step_nll
+from core.models import RecurrentModel
 from core.records import Clamp
 
 
@@ -132,54 +131,3 @@ def step_through(rnn, arch: str, variant: str, x: torch.Tensor, clamp: Clamp | N
         for name, values in rows.items():
             values.append(n[name] if name != "c" else c)
     return {name: torch.stack(values) for name, values in rows.items()}
-
-
-def run_clamped(model: RecurrentModel, roll: np.ndarray, clamp: Clamp | None = None) -> dict:
-    """Run ``model`` on a piece step by step with ``clamp`` applied at every step.
-
-    Parameters
-    ----------
-    roll : np.ndarray, shape=(T, 88)
-
-    Returns
-    -------
-    dict of name -> np.ndarray: ``nll`` (T,) and ``h`` (T, H), plus the clamped gate (T, H);
-    same alignment as ``core.trace`` (step t has read frames 0..t-1 and predicts frame t).
-    """
-    target = torch.as_tensor(np.asarray(roll), dtype=torch.float32)
-    x = shift_inputs(target)                                   # (T, 88)
-    with torch.no_grad():
-        states = step_through(model.rnn, model.spec.arch, model.spec.variant, x, clamp)
-        nll = step_nll(model.out(states["h"]), target)          # (T,)
-    out = {"nll": nll.numpy(), "h": states["h"].numpy()}
-    if clamp is not None:
-        out[clamp.gate] = states[clamp.gate].numpy()
-    return out
-
-
-def intervention(model: RecurrentModel, roll: np.ndarray, clamp: Clamp) -> dict:
-    """NLL per step (T,) of the model as it is (``base``) and with ``clamp`` (``clamped``)."""
-    return {"base": run_clamped(model, roll)["nll"], "clamped": run_clamped(model, roll, clamp)["nll"]}
-
-
-def step_numbers(model: RecurrentModel, roll: np.ndarray, t: int) -> dict:
-    """The numbers of step ``t`` of a piece, from the model's weights and its traced states.
-
-    Returns name -> np.ndarray (H,) (see ``cell_numbers``) plus ``x`` (88,), the frame read at
-    step t (frame t-1; silent at t = 0), ``h_prev`` and, for the LSTM, ``c_prev``.
-    """
-    from core.trace import trace
-    roll = np.asarray(roll)
-    t = min(max(int(t), 0), len(roll) - 1)
-    states = trace(model, roll[:t + 1]).arrays                 # causal: frames after t unused
-    H = model.spec.units
-    h_prev = torch.from_numpy(states["h"][t - 1]) if t > 0 else torch.zeros(H)
-    c_prev = torch.from_numpy(states["c"][t - 1]) if t > 0 and "c" in states else torch.zeros(H)
-    x = shift_inputs(torch.as_tensor(roll[:t + 1], dtype=torch.float32))[t]
-    with torch.no_grad():
-        n = cell_numbers(model, x, h_prev, c_prev)
-    out = {k: v.detach().numpy().astype(np.float64) for k, v in n.items()}
-    out.update(x=x.numpy(), h_prev=h_prev.numpy().astype(np.float64))
-    if model.spec.arch == "lstm":
-        out["c_prev"] = c_prev.numpy().astype(np.float64)
-    return out

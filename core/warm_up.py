@@ -10,7 +10,8 @@ import os
 
 import numpy as np
 
-from core.settings import VARIANTS, Settings
+from core.settings import Settings
+from core.spec import VARIANTS
 from core.train import Trainer, evaluate
 from core.units import ARCHS
 

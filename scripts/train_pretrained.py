@@ -30,7 +30,8 @@ import torch
 from core import checkpoint
 from core.data import load_dataset
 from core.pretrained import FORMAT, MANIFEST, PRETRAINED_DIR, sha256_bytes
-from core.settings import VARIANTS, Settings
+from core.settings import Settings
+from core.spec import VARIANTS
 from core.train import Trainer, evaluate, fit
 from core.units import ARCHS, PAPER_UNITS
 

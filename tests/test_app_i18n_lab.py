@@ -7,7 +7,8 @@ from app import text
 from app.equations import READOUT, equations, note
 from app.guide_text import full_guide, short_guide
 from core.data import dataset_choices
-from core.settings import OPTIMIZERS, VARIANTS
+from core.settings import OPTIMIZERS
+from core.spec import VARIANTS
 from core.units import ARCHS, display_name
 from tests.apptest import new_app, open_page
 from tests.test_app import ready, run_until

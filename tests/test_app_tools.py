@@ -10,9 +10,10 @@ from streamlit.testing.v1 import AppTest
 from app.choosers import LAB_WEIGHTS
 from core.analysis import memory_gradients, model_saturation
 from core.data import load_dataset
+from core.interventions import intervention
 from core.lab import Lab, validation_pieces
 from core.settings import LabSettings
-from core.teaching_cells import Clamp, intervention
+from core.teaching_cells import Clamp
 from tests.apptest import decode, new_app
 
 PAGE = "screens/tools.py"

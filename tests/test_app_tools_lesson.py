@@ -9,9 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import text
-from core.analysis import answer_nll
 from core.data import load_dataset
-from core.lesson import lesson_settings
+from core.lesson import answer_nll, lesson_settings
 from core.pretrained import model_from_weights
 from tests.apptest import open_page
 

@@ -11,7 +11,8 @@ from core.costs import formula, multiply_adds, seconds_to_reach
 from core.data import load_dataset
 from core.lab import Lab
 from core.models import build_model
-from core.settings import LabSettings, count_parameters
+from core.settings import LabSettings
+from core.spec import count_parameters
 from core.units import ARCHS
 
 

@@ -128,7 +128,8 @@ def test_the_train_options_readme_lists_are_the_cli_s():
     train = core_parsers()["train"]
     given = set(re.findall(r"`(--[a-z][\w-]*)", listed))
     assert given and given <= options(train), given - options(train)
-    from core.settings import DEVICES, OPTIMIZERS
+    from core.settings import OPTIMIZERS
+    from core.spec import DEVICES
     assert f"`--device {{{','.join(DEVICES)}}}`" in listed
     assert f"`--optimizer {{{','.join(OPTIMIZERS)}}}`" in listed
 

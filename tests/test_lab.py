@@ -10,7 +10,8 @@ from core import lab_worker as worker_module
 from core import train as train_module
 from core.lab import Lab, bin_means, history_csv, load_lab_dataset, validation_pieces
 from core.lab_worker import Worker, run_worker
-from core.settings import LabSettings, count_parameters
+from core.settings import LabSettings
+from core.spec import count_parameters
 
 
 @pytest.fixture(scope="module")

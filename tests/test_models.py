@@ -5,7 +5,7 @@ from torch import nn
 
 from core.cells import PaperGRU, PaperLSTM
 from core.models import build_model
-from core.settings import VARIANTS, ModelSpec, count_parameters, units_for_budget
+from core.spec import VARIANTS, ModelSpec, count_parameters, units_for_budget
 from core.units import ARCHS, PAPER_UNITS
 
 

@@ -15,7 +15,8 @@ import torch
 
 from core.checkpoint import CheckpointError
 from core.pretrained import PRETRAINED_DIR, list_pretrained, load_pretrained, model_from_weights, read_manifest
-from core.settings import VARIANTS, Settings
+from core.settings import Settings
+from core.spec import VARIANTS
 from core.trace import trace
 from core.units import ARCHS, PAPER_UNITS
 

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from core.analysis import memory_curve, memory_gradients, saturation, trace_saturation
+from core.interventions import intervention, run_clamped, step_numbers
 from core.lesson import answer_step
 from core.models import build_model
-from core.teaching_cells import Clamp, cell_numbers, intervention, run_clamped, step_numbers
+from core.teaching_cells import Clamp, cell_numbers
 from core.trace import Trace, trace
 
 
@@ -176,8 +177,8 @@ def test_answer_step_finds_the_chord():
 
 
 def test_answer_nll_is_the_nll_at_the_chord():
-    from core.analysis import answer_nll
     from core.data import load_dataset
+    from core.lesson import answer_nll
     pieces = load_dataset("long-memory", lag=5, n_train=1, n_valid=3, n_test=1).splits["valid"]
     model = build_model("gru", "torch", units=3, seed=0)
     want = np.mean([trace(model, p)["nll"][answer_step(p)] for p in pieces])

@@ -6,7 +6,8 @@ import torch
 from core import fast_rnn
 from core.models import build_model, shift_inputs
 from core.records import ALIGNMENT
-from core.settings import VARIANTS, Settings
+from core.settings import Settings
+from core.spec import VARIANTS
 from core.trace import trace
 from core.train import Trainer, make_batches
 from core.units import ARCHS, UNITS

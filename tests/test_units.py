@@ -7,7 +7,7 @@ from app.equations import equations
 from app.figures.common import MODEL_COLORS, PANELS
 from app.figures.gates import panels_for
 from core.models import build_model
-from core.settings import VARIANTS, count_parameters
+from core.spec import VARIANTS, count_parameters
 from core.trace import trace
 from core.units import ARCHS, QUANTITIES, RANGES, UNITS, display_name, unit
 

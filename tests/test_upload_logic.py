@@ -112,7 +112,7 @@ def test_both_pages_offer_every_dataset_with_both_equations():
     """Nottingham, MuseData and Piano-midi.de beside JSB and the chorales, each with PyTorch's
     and the paper's equations: on Your own music and in the Gate tools."""
     from app.i18n import dataset_title
-    from core.settings import VARIANTS
+    from core.spec import VARIANTS
     from tests import apptest
     datasets = ("jsb", "chorales", "nottingham", "musedata", "piano-midi")
     every = {(d, v) for d in datasets for v in VARIANTS}
