@@ -8,7 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# FluidSynth and a General MIDI SoundFont (6 MB): the audio previews' piano (core/audio.py); tini,
+# FluidSynth and a General MIDI SoundFont (6 MB): the audio previews' piano (core/music/audio.py); tini,
 # the init that runs as PID 1 and reaps orphans (below).
 # Unpinned (DL3008): Debian's versions change with the base image's release; all are stable.
 # hadolint ignore=DL3008
@@ -35,7 +35,7 @@ RUN useradd --create-home --uid 10001 gatelab \
 USER 10001
 # Compile the numba loops once, here, into a cache the server's user owns: without it every new
 # container compiles them on its first Lab (about 15 s). (numba recompiles if the CPU differs.)
-RUN python -c "from core.warm_up import warm_up; warm_up()"
+RUN python -c "from core.lab.warm_up import warm_up; warm_up()"
 
 EXPOSE 8501
 # The server answers once its Lab workers' zygote is warm (app/serve.py): give it a minute.

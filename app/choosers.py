@@ -10,9 +10,9 @@ from app import upload_data as up
 from app.figures.common import model_name
 from app.i18n import dataset_title, t
 from app.teacher import control, is_hidden, labels
-from core.checkpoint import CheckpointError
-from core.data import DataError, available_datasets, load_dataset
 from core.lab import validation_pieces
+from core.music.data import DataError, available_datasets, load_dataset
+from core.training.checkpoint import CheckpointError
 
 SOURCES = ("shipped", "lab", "file")  # where models come from; their names are tools.models.sources.*
 LONG_MEMORY = "long-memory"

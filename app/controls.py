@@ -11,11 +11,11 @@ import streamlit as st
 from app import teacher
 from app.figures.common import model_name
 from app.i18n import dataset_title, t, table
-from core.data import BUILTIN_DATASETS, available_datasets, dataset_choices, dataset_from_midi
-from core.midi import MAX_MIDI_FILES, MidiError, upload_limit_mb
-from core.rolls import DataError
-from core.settings import ARCHS, OPTIMIZERS, LabSettings
-from core.spec import VARIANTS
+from core.music.data import BUILTIN_DATASETS, available_datasets, dataset_choices, dataset_from_midi
+from core.music.midi import MAX_MIDI_FILES, MidiError, upload_limit_mb
+from core.music.rolls import DataError
+from core.training.settings import ARCHS, OPTIMIZERS, LabSettings
+from core.units.spec import VARIANTS
 
 PREFIX = "setting_"  # widget keys: setting_<field>
 # field -> (min, max, step, format) of its number input; URL values are clamped into these
@@ -40,7 +40,7 @@ def hidden() -> bool:
 
 
 def dataset_options() -> dict[str, str]:
-    """name -> label of every dataset the Lab offers (``core.data.dataset_choices``), in the
+    """name -> label of every dataset the Lab offers (``core.music.data.dataset_choices``), in the
     page's language, marked as offline or as downloading on first use."""
     local = set(available_datasets())
 

@@ -3,7 +3,7 @@
 because both variants have them; sigma is the logistic sigmoid, odot the elementwise product.
 
 The GRU's z is written in the paper's convention for both variants (the share of the NEW
-candidate), as ``core.trace`` reports it; for PyTorch's GRU that is one minus its own gate.
+candidate), as ``core.insight.trace`` reports it; for PyTorch's GRU that is one minus its own gate.
 
 The LaTeX holds only maths; the words that explain it are text (``equations.*`` in
 ``app/text/<lang>/equations.toml``), so they are shown in the page's language.

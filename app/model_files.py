@@ -1,4 +1,4 @@
-"""Models in and out of the dashboard, as checkpoints in the CLI's format (``core.checkpoint``):
+"""Models in and out of the dashboard, as checkpoints in the CLI's format (``core.training.checkpoint``):
 the Lab's models, and the models the Your-own-music page applies, downloaded; a checkpoint from
 the CLI, a classmate or a pretrained set opened on the Your-own-music page and in the Gate tools.
 The bytes are written and read by the session's worker (torch, ``weights_only=True``): the web
@@ -12,9 +12,9 @@ import streamlit as st
 from app import session
 from app.figures.common import model_name
 from app.i18n import dataset_title, t
-from core.checkpoint import CheckpointError
-from core.pretrained import pretrained_bytes
-from core.records import ModelRef
+from core.training.checkpoint import CheckpointError
+from core.training.pretrained import pretrained_bytes
+from core.units.records import ModelRef
 
 MAX_CHECKPOINT_MB = 20  # a 20k-parameter checkpoint is ~100 KB; anything this large is not one
 

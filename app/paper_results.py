@@ -13,8 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.costs import formula, multiply_adds, seconds_to_reach
-from core.reproduce import (
+from core.training.reproduce import (
     FIELD_RNN,
     PAPER_TABLE,
     ReproduceConfig,
@@ -24,6 +23,7 @@ from core.reproduce import (
     load_runs,
 )
 from core.units import ARCHS, display_name
+from core.units.costs import formula, multiply_adds, seconds_to_reach
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "reproduce"
@@ -115,7 +115,7 @@ def seed_spread(protocol: str) -> tuple[list[dict], list[dict]]:
     was run): per cell, the test NLL over the fresh seeds beside the table's own run; per pair
     of units on a dataset, the difference of their means, twice its standard error, and the
     unit with the lower NLL where the difference exceeds that (``lower``; None: not told apart,
-    as ``core.reproduce.compare_units`` decides)."""
+    as ``core.training.reproduce.compare_units`` decides)."""
     path = RESULTS / committed_config(protocol).name / "seeds.json"
     if not path.exists():
         return [], []
@@ -133,7 +133,7 @@ def seed_spread(protocol: str) -> tuple[list[dict], list[dict]]:
 
 def cost_runs(config: ReproduceConfig) -> dict:
     """dataset -> arch -> the selected run's cost facts: parameters, multiply-adds per step
-    (``core.costs``), ms per update (its own training time over its updates; the runs of one
+    (``core.units.costs``), ms per update (its own training time over its updates; the runs of one
     dataset ran on one machine) and its validation curve (updates, seconds, NLL per epoch)."""
     out = {}
     for (dataset, arch), run in best_runs(load_runs(config)).items():

@@ -4,7 +4,7 @@ labels. The results themselves come from ``app.paper_results``; the widgets that
 are in ``app.paper_views``. Outside a page run the page's language is English.
 """
 from app.i18n import dataset_title, t, table
-from core.reproduce import PROTOCOLS
+from core.training.reproduce import PROTOCOLS
 
 X_AXES = ("updates", "seconds")  # paper.curves.<name>
 SIGNED = ("diff", "ours_vs_hf", "paper_vs_hf")  # differences, shown with their sign

@@ -14,8 +14,8 @@ from app import paper_text as words
 from app.display import projector
 from app.figures.loss import loss_figure
 from app.i18n import lang, t, table
-from core.data import available_datasets
-from core.reproduce import PROTOCOLS
+from core.music.data import available_datasets
+from core.training.reproduce import PROTOCOLS
 
 ROW_PX = 35  # the table's row height
 

@@ -16,7 +16,7 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from core import lab_protocol as protocol
+from core.lab import protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,7 @@ class WorkerGone(RuntimeError):
 
 
 class Zygote:
-    """``python -m core.lab_worker --zygote SOCKET``: warmed once, forks a worker per connect."""
+    """``python -m core.lab.worker --zygote SOCKET``: warmed once, forks a worker per connect."""
 
     def __init__(self):
         self._dir = tempfile.mkdtemp(prefix="gatelab-")  # mode 0700: only this user can connect
@@ -34,7 +34,7 @@ class Zygote:
         self.path = os.path.join(self._dir, "zygote.sock")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "core.lab_worker", "--zygote", self.path],
+        self.proc = subprocess.Popen([sys.executable, "-m", "core.lab.worker", "--zygote", self.path],
                                      cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
         self.ready = threading.Event()
         threading.Thread(target=self._wait_ready, daemon=True, name="gatelab-zygote").start()

@@ -17,14 +17,14 @@ def main() -> None:
     from streamlit.web import cli
 
     from app.worker import pool
-    from core.lab_protocol import ZYGOTE_START_S
+    from core.lab.protocol import ZYGOTE_START_S
     zygote = pool().zygote()
     for module in ("app.controls", "app.views"):  # the Lab page's modules and plotly, ahead of the first page
         importlib.import_module(module)
     print("GateLab: warming up the training processes...", flush=True)
     if not _wait_for(zygote, ZYGOTE_START_S):
         print("GateLab: the training processes are slow to start; serving anyway", flush=True)
-    from core.midi import upload_limit_mb
+    from core.music.midi import upload_limit_mb
     # The web server refuses any upload above the uploaders' own limit as it streams in
     # (Streamlit's default is 200 MB per request, held in memory).
     limit = [] if any(a.startswith("--server.maxUploadSize") for a in sys.argv) else [

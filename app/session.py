@@ -2,7 +2,7 @@
 each browser session trains its own models) and the Play / Pause / Step / Reset commands.
 
 The worker comes from this server's ``app.worker.pool()``; its reaper ends the workers of
-closed and idle sessions (``core.lab_protocol``), and this module says so on the page.
+closed and idle sessions (``core.lab.protocol``), and this module says so on the page.
 """
 import sys
 import time
@@ -12,7 +12,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app import i18n, text
 from app.worker import LabClient, ServerFull, WorkerGone, pool
-from core import lab_protocol as protocol
+from core.lab import protocol
 
 CLIENT_KEY = "lab_client"
 FULL_KEY = "server_full"  # (limit, seconds until a place frees at the latest) while refused
@@ -152,8 +152,8 @@ def command(action) -> dict | None:
 
 def compute(name: str, *args, failed: str = "common.worker.failed",
             timeout: float = protocol.COMPUTE_WAIT_S, **kwargs):
-    """``core.lab_protocol.COMPUTE[name](model, ...)`` computed by this session's worker, the model
-    named by ``args[0]`` (a ``core.records.ModelRef``). The session's worker starts if it has
+    """``core.lab.protocol.COMPUTE[name](model, ...)`` computed by this session's worker, the model
+    named by ``args[0]`` (a ``core.units.records.ModelRef``). The session's worker starts if it has
     none. A full server, a worker that does not answer, or a failure (``failed``: the text key
     of its message, given ``detail``) is said on the page, and this run stops there."""
     client = st.session_state.get(CLIENT_KEY)

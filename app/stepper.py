@@ -1,5 +1,5 @@
 """The equation stepper's text: one unit's equations in LaTeX with the actual numbers of one
-step substituted (``core.interventions.step_numbers``). Pure: numbers in, strings out.
+step substituted (``core.insight.interventions.step_numbers``). Pure: numbers in, strings out.
 
 Each line reads: the equation in symbols = the same with numbers = the pre-activation = the
 value. ``W x`` is the unit's row of W times the input frame, ``U h`` its row of U times the
@@ -75,7 +75,7 @@ def stepper_lines(arch: str, variant: str, numbers: dict, unit: int) -> list[str
     Parameters
     ----------
     numbers : dict of str to np.ndarray, shape=(H,)
-        ``core.interventions.step_numbers`` of one step.
+        ``core.insight.interventions.step_numbers`` of one step.
     """
     return LINES[arch](variant, numbers, int(unit))
 

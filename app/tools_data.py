@@ -10,8 +10,8 @@ from app.figures.common import model_name
 from app.i18n import t as tx  # t is a time step here
 from app.stepper import input_keys
 from app.teacher import labels
-from core.records import Clamp
 from core.units import UNITS
+from core.units.records import Clamp
 
 TOOLS = ("saturation", "interventions", "memory", "stepper")   # names: tools.names.*
 HISTORY = 8          # saturation snapshots kept, so a user sees where units go while training

@@ -1,6 +1,6 @@
 """The Gate tools page's parts: the choice of models and piece, and the four tools (gate
 saturation, gate interventions, memory length, the equation stepper), each with its controls
-and its chart. The maths is in ``core.analysis`` and ``core.teaching_cells``, computed by this
+and its chart. The maths is in ``core.insight.analysis`` and ``core.units.teaching_cells``, computed by this
 session's worker (``app.session``); the logic without widgets is in ``app.tools_data``.
 
 Projector mode leaves the explanations out (the chart speaks) and keeps the essential controls;
@@ -19,9 +19,9 @@ from app.figures.saturation import saturation_figure
 from app.i18n import lang
 from app.i18n import t as tx  # t is a time step here
 from app.stepper import stepper_lines
-from core.lesson import answer_step
-from core.records import Clamp
+from core.insight.lesson import answer_step
 from core.units import UNITS
+from core.units.records import Clamp
 
 
 def setup() -> tuple:

@@ -3,7 +3,7 @@ the uploaded piece, the window the charts show, the cursor's values, the downloa
 page's sentences (in the page's language). Its widgets are ``app.upload_inputs`` (choices) and
 ``app.upload_views`` (charts, downloads, sampling); ``app/screens/upload.py`` puts them in order.
 
-Models are named here (``core.records.ModelRef``: a shipped checkpoint by its manifest name, or
+Models are named here (``core.units.records.ModelRef``: a shipped checkpoint by its manifest name, or
 the Lab's weights as its worker sent them, ``app.session.trained_weights``) and built, traced and
 sampled by this session's worker (``app.session.compute``): the web server holds no torch.
 """
@@ -15,11 +15,11 @@ from app import session
 from app.figures.common import model_name
 from app.figures.piece import AT_CURSOR
 from app.i18n import dataset_title, t, table
-from core.midi import MAX_STEPS
-from core.pretrained import list_pretrained
-from core.records import ModelRef
-from core.spec import ModelSpec
-from core.views import window_view
+from core.insight.views import window_view
+from core.music.midi import MAX_STEPS
+from core.training.pretrained import list_pretrained
+from core.units.records import ModelRef
+from core.units.spec import ModelSpec
 
 MAX_CSV_STEPS = 20_000  # the CSV holds every step: the core's own longest piece
 NOTE_VALUES = (1, 2, 4)  # steps per beat that have a note value's name (upload.note_values)
@@ -55,7 +55,7 @@ def trace_all(models: dict, roll: np.ndarray) -> dict:
 
 
 def window_views(traces: dict, start: int, stop: int) -> dict:
-    """arch -> ``core.views.window_view`` of steps start..stop-1 of that model's trace: the
+    """arch -> ``core.insight.views.window_view`` of steps start..stop-1 of that model's trace: the
     numbers the Lab's plot builders take, made as the Lab makes them."""
     return {arch: window_view(tr.arrays, arch, tr.units, start, stop) for arch, tr in traces.items()}
 
@@ -67,7 +67,7 @@ def cursor_values(traces: dict, step: int, units: dict) -> dict:
 
 
 def trace_npz(tr, step_times: np.ndarray) -> bytes:
-    """The trace as a compressed .npz (``core.trace.Trace.to_npz_dict`` + ``step_times``)."""
+    """The trace as a compressed .npz (``core.insight.trace.Trace.to_npz_dict`` + ``step_times``)."""
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **tr.to_npz_dict(), step_times=np.asarray(step_times))
     return buffer.getvalue()
@@ -138,7 +138,7 @@ def lab_label(weights: dict) -> str:
 
 
 def midi_reason(error, size: int, limit: int) -> str:
-    """The page's sentence for a ``core.midi.MidiError``'s kind (core's own message is
+    """The page's sentence for a ``core.music.midi.MidiError``'s kind (core's own message is
     English), for a file of ``size`` bytes and an upload limit of ``limit`` bytes."""
     if error.kind == "too_large":
         return t("upload.errors.midi.too_large", size=f"{size / 1e6:.1f}", limit=f"{limit / 1e6:.1f}")
@@ -149,7 +149,7 @@ def midi_reason(error, size: int, limit: int) -> str:
 
 
 def piece_caption(piece, spb: float, window) -> str:
-    """Resolution, length, the parts merged, notes left out (of a ``core.midi.MidiRoll``);
+    """Resolution, length, the parts merged, notes left out (of a ``core.music.midi.MidiRoll``);
     the shaded window if any."""
     per_beat = t("upload.resolution.one" if spb == 1 else "upload.resolution.many", spb=f"{spb:g}")
     sentences = [t("upload.piece.caption", per_beat=per_beat, note=note_value(spb),

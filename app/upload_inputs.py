@@ -7,10 +7,10 @@ import streamlit as st
 from app import model_files, session
 from app import upload_data as up
 from app.i18n import t
-from core.checkpoint import CheckpointError
-from core.data import dataset_steps_per_beat
-from core.midi import MidiError, midi_to_roll, upload_limit, upload_limit_mb
-from core.rolls import roll_digest
+from core.music.data import dataset_steps_per_beat
+from core.music.midi import MidiError, midi_to_roll, upload_limit, upload_limit_mb
+from core.music.rolls import roll_digest
+from core.training.checkpoint import CheckpointError
 
 SOURCES = ("pretrained", "lab", "file")  # upload.source.<name>
 # MidiError kinds whose English message (core) says more than the page's sentence: where the

@@ -14,9 +14,9 @@ from app.figures import gates_figure, panels_for, prediction_figure, states_figu
 from app.figures.common import model_name
 from app.figures.piece import add_cursor, cursor_figure, nll_overview_figure, piece_figure
 from app.i18n import lang, t
-from core.audio import FLUIDSYNTH, render_wav
-from core.midi import roll_to_midi_bytes
-from core.rolls import roll_digest
+from core.music.audio import FLUIDSYNTH, render_wav
+from core.music.midi import roll_to_midi_bytes
+from core.music.rolls import roll_digest
 
 AUDIO_MAX_S = 120     # the piece's audio preview: at most its first two minutes
 FS = 22050            # audio sample rate
@@ -35,7 +35,7 @@ def show_piece(name: str, piece, spb: float, tempo: float, window) -> None:
 
 def audio_preview(roll: np.ndarray, spb: float, tempo: float) -> None:
     """The piece's first AUDIO_MAX_S seconds on a piano, or as sine waves where the server lacks
-    FluidSynth (core.audio; kept per piece and tempo as a WAV file), captioned with the synthesizer used."""
+    FluidSynth (core.music.audio; kept per piece and tempo as a WAV file), captioned with the synthesizer used."""
     T = len(roll)
     audio_steps = min(T, int(AUDIO_MAX_S * tempo * spb / 60))
     key = (roll_digest(roll), round(tempo, 3))

@@ -16,10 +16,10 @@ from app.figures.common import model_name
 from app.figures.loss import Y_VIEWS
 from app.i18n import dataset_title, lang, t, table
 from app.teacher import control, url_value
-from core import lab_protocol as protocol
-from core.audio import FLUIDSYNTH, render_wav
-from core.costs import seconds_to_reach
-from core.rolls import roll_digest
+from core.lab import protocol
+from core.music.audio import FLUIDSYNTH, render_wav
+from core.music.rolls import roll_digest
+from core.units.costs import seconds_to_reach
 
 FAST_S, SLOW_S = protocol.FAST_S, protocol.SLOW_S  # refresh of the numbers / of the views
 VIEWS = ("Gates", "Cell states", "Prediction")
@@ -79,7 +79,7 @@ def _last(key: str, snap: dict | None) -> dict | None:
 def live_numbers() -> None:
     """Buttons, metrics and the loss chart, refreshed every FAST_S seconds while training (and
     while the worker gets ready). A paused page does not refresh: it costs the server nothing,
-    and its worker lives on regardless (``core.lab_protocol``). A change of state (Play, Pause,
+    and its worker lives on regardless (``core.lab.protocol``). A change of state (Play, Pause,
     ready) reruns the whole page, so that both fragments start or stop refreshing.
     """
     s = session.status()
@@ -279,7 +279,7 @@ def live_views() -> None:
 
 def listen() -> None:
     """The window the views show, as audio at LISTEN_BPM: rendered when asked (a piano or sine
-    waves, ``core.audio``; a server's CPU is shared by a class) and kept while the window stays."""
+    waves, ``core.music.audio``; a server's CPU is shared by a class) and kept while the window stays."""
     snap = st.session_state.get("last_views")
     if not snap or "views" not in snap:
         return

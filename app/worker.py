@@ -1,6 +1,6 @@
 """The server's side of the Lab's workers: one zygote per server, one forked worker per browser
 session, and a reaper that ends the workers of closed and idle sessions (the protocol, every
-timeout and the limits: ``core.lab_protocol``; the worker: ``core.lab_worker``).
+timeout and the limits: ``core.lab.protocol``; the worker: ``core.lab.worker``).
 
 Imports no torch: the web server stays small, so Streamlit's work between script runs stays
 cheap, and thirty open pages cost it little.
@@ -11,7 +11,7 @@ import threading
 import time
 
 from app.processes import Process, WorkerGone, Zygote
-from core import lab_protocol as protocol
+from core.lab import protocol
 
 
 class ServerFull(RuntimeError):

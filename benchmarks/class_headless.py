@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.worker import LabClient, WorkerPool
-from core import lab_protocol as protocol
-from core.settings import LabSettings
+from core.lab import protocol
+from core.training.settings import LabSettings
 
 POLL_S = protocol.FAST_S  # what a training page asks for: its numbers, every 0.4 s
 TICK = os.sysconf("SC_CLK_TCK")

@@ -26,7 +26,7 @@ Browser, server and workers share this machine, so its load counts: the load ave
 the run is part of every result.
 
 Processes are found by walking /proc from the server's PID (parent links). A worker is a
-descendant whose command line holds `core.lab_worker` but not `--zygote`, or any child of a
+descendant whose command line holds `core.lab.worker` but not `--zygote`, or any child of a
 process whose command line holds `--zygote` (forked workers share the zygote's command line);
 the zygote itself is reported apart.
 """

@@ -3,7 +3,7 @@
 Play, refresh rates, Pause, close).
 
 Processes are found by walking /proc from the server's PID (parent links). A worker is a
-descendant whose command line holds `core.lab_worker` but not `--zygote`, or any child of a
+descendant whose command line holds `core.lab.worker` but not `--zygote`, or any child of a
 process whose command line holds `--zygote` (forked workers share the zygote's command line);
 the zygote itself is reported apart. Under ``deploy/serve.py`` (``make serve``: the root is
 its pid, role "supervisor") each replica's ``app.serve`` process is a "server" and HAProxy the
@@ -96,7 +96,7 @@ def role(pid: int, p: dict, tree: dict, root: int) -> str:
         return "worker"
     if "--zygote" in p["cmd"]:
         return "zygote"
-    if "core.lab_worker" in p["cmd"]:
+    if "core.lab.worker" in p["cmd"]:
         return "worker"
     if "app.serve" in p["cmd"].split():   # a replica under deploy/serve.py
         return "server"

@@ -18,12 +18,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core.data import load_dataset
-from core.models import build_model
-from core.settings import Settings
-from core.trace import step_nll, trace
-from core.train import Trainer, make_batches
+from core.insight.trace import step_nll, trace
+from core.music.data import load_dataset
+from core.training.settings import Settings
+from core.training.train import Trainer, make_batches
 from core.units import ARCHS
+from core.units.models import build_model
 
 
 def bare_step(model, optimizer, batch):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.data import BUILTIN_DATASETS, PAPER_DATASETS, load_dataset
-from core.rolls import DataError
+from core.music.data import BUILTIN_DATASETS, PAPER_DATASETS, load_dataset
+from core.music.rolls import DataError
 
 
 def timed_load(name: str, **params) -> float:

@@ -4,7 +4,7 @@ thread and on its default threads, all in one run.
 
     GATELAB_DATA_DIR=/path/to/polyphonic python benchmarks/epoch_time.py [--rounds 3] [--budget 10]
 
-An epoch is what ``core.train.fit`` times (its ``seconds``): every ``Trainer.step`` of the
+An epoch is what ``core.training.train.fit`` times (its ``seconds``): every ``Trainer.step`` of the
 epoch's batches (``make_batches``, length-bucketed, truncate 200), under the paper's protocol
 (RMSProp, weight noise 0.075, clip 1) at the paper's sizes (tanh 100, GRU 46, LSTM 36; tanh's
 paper variant is the same nn.RNN, so it has one row). Each cell is the median of ``--rounds``
@@ -24,11 +24,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.fast_rnn import machine
-from core import fast_rnn
-from core.data import load_dataset
-from core.settings import Settings
-from core.train import Trainer, evaluate, make_batches
-from core.units import PAPER_UNITS
+from core.music.data import load_dataset
+from core.training.settings import Settings
+from core.training.train import Trainer, evaluate, make_batches
+from core.units import PAPER_UNITS, fast_rnn
 
 MODELS = [("tanh", "torch"), ("gru", "torch"), ("gru", "paper"), ("lstm", "torch"), ("lstm", "paper")]
 DEFAULT_THREADS = torch.get_num_threads()

@@ -1,4 +1,4 @@
-"""Forward + backward of the recurrent layer: core.fast_rnn's numba loops against the fused
+"""Forward + backward of the recurrent layer: core.units.fast_rnn's numba loops against the fused
 torch modules, on the same batches in one run.
 
     python benchmarks/fast_rnn.py [--rounds 5] [--threads N]
@@ -23,9 +23,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core import fast_rnn
-from core.models import build_model
-from core.units import PAPER_UNITS
+from core.units import PAPER_UNITS, fast_rnn
+from core.units.models import build_model
 
 BATCHES = [(8, 255), (32, 100)]  # (B, T)
 

@@ -1,4 +1,4 @@
-"""The lesson's numbers against updates: the Lesson page's setup (``core.lesson.lesson_settings``)
+"""The lesson's numbers against updates: the Lesson page's setup (``core.insight.lesson.lesson_settings``)
 trained in this process with ``Lab.step()``, the NLL at the answer step of each unit (16 validation
 sequences, as the page shows it) at chosen update counts, and the updates at which the lesson's
 point is made (``lesson_point``: a gated unit 3 nats below the tanh RNN): the first, and the one from
@@ -19,9 +19,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.data import load_dataset
+from core.insight.lesson import ANSWER_PIECES, answer_nll, lesson_point, lesson_settings
 from core.lab import Lab
-from core.lesson import ANSWER_PIECES, answer_nll, lesson_point, lesson_settings
+from core.music.data import load_dataset
 
 REPORT = (32, 313, 375, 712, 833, 1350)   # update counts of docs/teaching.md's table
 CHECK_EVERY = 5                           # updates between checks of the lesson's point

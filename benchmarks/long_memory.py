@@ -20,8 +20,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import builtin
-from core.data import load_dataset
+from core.music import builtin
+from core.music.data import load_dataset
 
 UNITS = {"tanh": 100, "gru": 46, "lstm": 36}  # Chung et al. 2014, Table 1 (~20k parameters)
 LAYERS = {"tanh": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import checkpoint
-from core.download import text_progress
-from core.midi import MAX_STEPS
-from core.reproduce import PROTOCOLS, ReproduceConfig
-from core.settings import Settings
-from core.train import Trainer, evaluate, fit
+from core.music.download import text_progress
+from core.music.midi import MAX_STEPS
+from core.training import checkpoint
+from core.training.reproduce import PROTOCOLS, ReproduceConfig
+from core.training.settings import Settings
+from core.training.train import Trainer, evaluate, fit
 
 SPLITS = ("train", "valid", "test")
 
@@ -26,9 +26,9 @@ SPLITS = ("train", "valid", "test")
 def add_fields(p: argparse.ArgumentParser, cls, keep_defaults: bool = True, skip=(), only=None) -> None:
     """One option per field of the settings dataclass ``cls`` (``--batch-size`` for
     ``batch_size``; ``only`` given: those fields alone): its type, choices and help come from the
-    field (``core.settings.setting``), so the help always names the real default. Booleans get
+    field (``core.training.settings.setting``), so the help always names the real default. Booleans get
     ``--x`` / ``--no-x``; tuples take several values. ``keep_defaults`` off: an option not given
-    is None (the config keeps its own value, ``core.reproduce.with_overrides``)."""
+    is None (the config keeps its own value, ``core.training.reproduce.with_overrides``)."""
     chosen = [f for f in fields(cls) if f.name not in skip and (only is None or f.name in only)]
     for group in {f.metadata["group"] for f in chosen if "group" in f.metadata}:  # argparse wants
         members = [f for f in chosen if f.metadata.get("group") == group]       # them side by side
@@ -61,7 +61,7 @@ def _settings_from(args) -> Settings:
 
 
 def cmd_train(args) -> None:
-    from core.data import load_dataset
+    from core.music.data import load_dataset
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = _settings_from(args)
@@ -91,7 +91,7 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from core.data import load_dataset
+    from core.music.data import load_dataset
     model, _ = checkpoint.load(args.checkpoint, args.device)
     data = load_dataset(args.dataset, progress=text_progress())
     m = evaluate(model, data.splits[args.split])
@@ -103,16 +103,16 @@ def cmd_evaluate(args) -> None:
 
 def _resolution(payload: dict) -> float:
     """Steps per beat of the data a checkpoint's model was trained on: it reads and writes MIDI
-    at that resolution (``core.data.dataset_steps_per_beat``)."""
-    from core.data import dataset_steps_per_beat
+    at that resolution (``core.music.data.dataset_steps_per_beat``)."""
+    from core.music.data import dataset_steps_per_beat
     return dataset_steps_per_beat(payload["settings"]["dataset"])
 
 
 def _piece(args, steps_per_beat: float) -> np.ndarray:
     if args.midi:
-        from core.midi import midi_to_roll
+        from core.music.midi import midi_to_roll
         return midi_to_roll(args.midi, steps_per_beat=steps_per_beat).roll
-    from core.data import load_dataset
+    from core.music.data import load_dataset
     pieces = load_dataset(args.dataset, progress=text_progress()).splits[args.split]
     if not 0 <= args.index < len(pieces):
         raise ValueError(f"--index must be between 0 and {len(pieces) - 1} for {args.dataset} {args.split}")
@@ -120,7 +120,7 @@ def _piece(args, steps_per_beat: float) -> np.ndarray:
 
 
 def cmd_trace(args) -> None:
-    from core.trace import trace
+    from core.insight.trace import trace
     model, payload = checkpoint.load(args.checkpoint)
     result = trace(model, _piece(args, _resolution(payload)))
     np.savez_compressed(args.out, **result.to_npz_dict())
@@ -130,8 +130,8 @@ def cmd_trace(args) -> None:
 
 
 def cmd_sample(args) -> None:
-    from core.midi import midi_to_roll, roll_to_midi
-    from core.sample import sample
+    from core.insight.sample import sample
+    from core.music.midi import midi_to_roll, roll_to_midi
     model, payload = checkpoint.load(args.checkpoint)
     spb = _resolution(payload)
     prime = midi_to_roll(args.prime, steps_per_beat=spb).roll if args.prime else None
@@ -143,8 +143,8 @@ def cmd_sample(args) -> None:
 
 
 def cmd_reproduce(args) -> None:
-    from core.reproduce import reproduce_all, with_overrides
-    from core.seed_spread import seed_spread_all
+    from core.training.reproduce import reproduce_all, with_overrides
+    from core.training.seed_spread import seed_spread_all
     given = {f.name: getattr(args, f.name) for f in fields(ReproduceConfig) if f.name != "protocol"}
     given = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
     configs = [with_overrides(ReproduceConfig(protocol=protocol), **given) for protocol in dict.fromkeys(args.protocol)]
@@ -162,7 +162,7 @@ def cmd_reproduce(args) -> None:
 
 
 def cmd_datasets(args) -> None:
-    from core.data import DATASETS, available_datasets
+    from core.music.data import DATASETS, available_datasets
     ready = set(available_datasets())
     for name in DATASETS:
         if name == "midi":     # not a fixed dataset: built from the MIDI files a user gives

@@ -60,9 +60,9 @@ def _fill(**values) -> str:
 
 
 def replica_cap(replicas: int) -> int:
-    """Each replica's worker cap: this machine's (``core.lab_protocol.max_workers``) shared out."""
+    """Each replica's worker cap: this machine's (``core.lab.protocol.max_workers``) shared out."""
     sys.path.insert(0, str(ROOT))
-    from core.lab_protocol import max_workers
+    from core.lab.protocol import max_workers
     return max(1, max_workers() // replicas)
 
 

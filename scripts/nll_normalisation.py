@@ -21,10 +21,10 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from core.data import load_dataset
-from core.reproduce import ReproduceConfig
-from core.trace import trace
-from core.train import Trainer, evaluate, fit
+from core.insight.trace import trace
+from core.music.data import load_dataset
+from core.training.reproduce import ReproduceConfig
+from core.training.train import Trainer, evaluate, fit
 
 
 def normalisations(model, pieces: list) -> dict:

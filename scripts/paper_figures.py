@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from app.figures.loss import loss_figure
-from core.reproduce import PROTOCOLS, ReproduceConfig, candidates_done, learning_curves, load_runs
+from core.training.reproduce import PROTOCOLS, ReproduceConfig, candidates_done, learning_curves, load_runs
 
 
 def main(out=ROOT / "docs" / "img"):

@@ -27,13 +27,13 @@ sys.path.insert(0, str(ROOT))
 
 import torch
 
-from core import checkpoint
-from core.data import load_dataset
-from core.pretrained import FORMAT, MANIFEST, PRETRAINED_DIR, sha256_bytes
-from core.settings import Settings
-from core.spec import VARIANTS
-from core.train import Trainer, evaluate, fit
+from core.music.data import load_dataset
+from core.training import checkpoint
+from core.training.pretrained import FORMAT, MANIFEST, PRETRAINED_DIR, sha256_bytes
+from core.training.settings import Settings
+from core.training.train import Trainer, evaluate, fit
 from core.units import ARCHS, PAPER_UNITS
+from core.units.spec import VARIANTS
 
 DATASETS = ("jsb", "chorales", "nottingham", "musedata", "piano-midi")
 MAX_EPOCHS = {"jsb": 200, "chorales": 300, "nottingham": 200, "musedata": 200, "piano-midi": 200}  # caps
@@ -50,7 +50,7 @@ def run_names(datasets=DATASETS, archs=ARCHS) -> list[str]:
 
 def selected_lr(dataset: str, arch: str) -> float:
     """The learning rate the modern protocol's reproduction selected for this cell."""
-    from core.reproduce import ReproduceConfig, best_runs, load_runs
+    from core.training.reproduce import ReproduceConfig, best_runs, load_runs
     config = ReproduceConfig(protocol="modern", datasets=(dataset,), out=str(ROOT / "results" / "reproduce"))
     return best_runs(load_runs(config))[dataset, arch]["settings"]["lr"]
 

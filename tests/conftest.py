@@ -22,7 +22,7 @@ def session_cache(tmp_path_factory) -> Path:
 
 def _shared_dataset(name: str, session_cache: Path):
     """A paper dataset from the shared directory, converted into the session's cache."""
-    from core.data import load_dataset
+    from core.music.data import load_dataset
     mp = pytest.MonkeyPatch()
     mp.setenv("GATELAB_CACHE_DIR", str(session_cache))
     try:

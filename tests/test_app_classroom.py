@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app import worker
-from core import lab_protocol as protocol
+from core.lab import protocol
 from tests.apptest import new_app
 from tests.test_app import ready, run_until
 

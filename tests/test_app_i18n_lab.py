@@ -6,17 +6,17 @@ import re
 from app import text
 from app.equations import READOUT, equations, note
 from app.guide_text import full_guide, short_guide
-from core.data import dataset_choices
-from core.settings import OPTIMIZERS
-from core.spec import VARIANTS
+from core.music.data import dataset_choices
+from core.training.settings import OPTIMIZERS
 from core.units import ARCHS, display_name
+from core.units.spec import VARIANTS
 from tests.apptest import new_app, open_page
 from tests.test_app import ready, run_until
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 SMALL = {"archs": "lstm", "budget": "2000"}  # one small model: a quick worker
 MIDI_ERRORS = ("not_midi", "truncated", "corrupt", "empty", "no_notes", "drums_only", "out_of_range",
-               "too_large", "too_long", "other")  # core.midi.MidiError kinds, and the fallback
+               "too_large", "too_long", "other")  # core.music.midi.MidiError kinds, and the fallback
 
 
 def test_every_key_built_at_run_time_exists_in_both_languages():
@@ -34,9 +34,9 @@ def test_every_key_built_at_run_time_exists_in_both_languages():
 def test_core_warnings_worded_here_say_what_core_says():
     """Each of core's warning kinds, worded from its numbers, gives core's own English sentence."""
     from app.views import WARNINGS
-    from core.data import load_dataset
     from core.lab import Lab
-    from core.settings import LabSettings
+    from core.music.data import load_dataset
+    from core.training.settings import LabSettings
     lab = Lab(LabSettings(lr=1e38, clip=0.0, archs=("gru", "lstm")), load_dataset("chorales"))
     lab.step()
     lab.valid_rows["gru"] = [(0, 0.0, 12.3, 0.1), (5, 1.0, 41.2, 0.0)]  # a loss that grew

@@ -141,7 +141,7 @@ def test_small_rerun_runs_to_the_end(tmp_path):
 
 
 def test_seed_spread_reads_the_committed_file_and_names_the_lower_unit(tmp_path, monkeypatch):
-    from core.seed_spread import compare_units
+    from core.training.seed_spread import compare_units
     cells = [{"dataset": "jsb", "arch": a, "lr": 1e-3, "seeds": 4, "test_mean": m, "test_sd": 0.02,
               "test_min": m - 0.03, "test_max": m + 0.03, "epochs_mean": 150, "selected_test": m - 0.01}
              for a, m in (("tanh", 8.58), ("gru", 8.49), ("lstm", 8.48))]

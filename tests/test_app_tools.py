@@ -8,12 +8,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.choosers import LAB_WEIGHTS
-from core.analysis import memory_gradients, model_saturation
-from core.data import load_dataset
-from core.interventions import intervention
+from core.insight.analysis import memory_gradients, model_saturation
+from core.insight.interventions import intervention
 from core.lab import Lab, validation_pieces
-from core.settings import LabSettings
-from core.teaching_cells import Clamp
+from core.music.data import load_dataset
+from core.training.settings import LabSettings
+from core.units.teaching_cells import Clamp
 from tests.apptest import decode, new_app
 
 PAGE = "screens/tools.py"

@@ -9,9 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import text
-from core.data import load_dataset
-from core.lesson import answer_nll, lesson_settings
-from core.pretrained import model_from_weights
+from core.insight.lesson import answer_nll, lesson_settings
+from core.music.data import load_dataset
+from core.training.pretrained import model_from_weights
 from tests.apptest import open_page
 
 PAGE = "screens/lesson.py"

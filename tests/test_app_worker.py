@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.worker import LabClient, ServerFull, WorkerGone, WorkerPool
-from core import lab_protocol as protocol
-from core.settings import LabSettings
+from core.lab import protocol
+from core.training.settings import LabSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = LabSettings(archs=("lstm",), budget=2000).to_dict()
@@ -155,7 +155,7 @@ def test_default_cap_follows_the_machine(monkeypatch):
 
 
 def test_the_zygote_and_its_workers_die_with_their_server():
-    code = ("from app.worker import pool; from core.settings import LabSettings; "
+    code = ("from app.worker import pool; from core.training.settings import LabSettings; "
             "c = pool().open('s', LabSettings(archs=('lstm',), budget=2000).to_dict()); "
             "c.request('step', timeout=120); print(pool().zygote().proc.pid, c.pid, flush=True); "
             "import time; time.sleep(120)")

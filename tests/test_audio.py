@@ -1,4 +1,4 @@
-"""Audio previews (core/audio.py): a piano from FluidSynth and a General MIDI SoundFont, sine
+"""Audio previews (core/music/audio.py): a piano from FluidSynth and a General MIDI SoundFont, sine
 waves when either is missing. CI installs Debian's fluidsynth and timgm6mb-soundfont (.ci/run),
 so nothing here skips: without them the piano tests fail and say what to install."""
 import io
@@ -7,8 +7,8 @@ import wave
 import numpy as np
 import pytest
 
-from core import audio
-from core.audio import FLUIDSYNTH, SINE, SOUNDFONT_ENV, render_roll
+from core.music import audio
+from core.music.audio import FLUIDSYNTH, SINE, SOUNDFONT_ENV, render_roll
 
 C4 = 261.63  # Hz, MIDI 60
 FS = 22050
@@ -145,7 +145,7 @@ def test_the_server_can_import_it_without_torch():
     import sys
     from pathlib import Path
 
-    code = "import sys, core.audio, app.upload_views; print('torch' in sys.modules)"
+    code = "import sys, core.music.audio, app.upload_views; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from benchmarks.live_page import click, open_browser, open_lab, shared_steps, streamlit_server, wait_for
-from core.checkpoint import weights_from_bytes
-from core.midi import midi_to_roll
-from core.pretrained import model_from_weights
-from core.trace import trace
+from core.insight.trace import trace
+from core.music.midi import midi_to_roll
+from core.training.checkpoint import weights_from_bytes
+from core.training.pretrained import model_from_weights
 from tests.test_browser_upload import chorale_file
 from tests.test_upload import GOOD
 

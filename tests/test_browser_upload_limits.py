@@ -5,7 +5,7 @@ from pathlib import Path
 
 from benchmarks.classroom_probes import find_server_pid, pss_kb
 from benchmarks.live_page import open_browser, streamlit_server, wait_for
-from core.midi import MAX_MIDI_FILES, upload_limit
+from core.music.midi import MAX_MIDI_FILES, upload_limit
 from tests.test_upload import GOOD
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser-upload-limits"

@@ -4,9 +4,9 @@ import time
 import numpy as np
 import pytest
 
-from core import builtin
-from core.data import load_dataset
-from core.rolls import DataError
+from core.music import builtin
+from core.music.data import load_dataset
+from core.music.rolls import DataError
 
 
 def test_chorales_load_offline_in_under_a_second(monkeypatch, tmp_path):

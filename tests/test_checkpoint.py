@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from core import checkpoint
-from core.checkpoint import CheckpointError
-from core.models import build_model
-from core.settings import Settings
+from core.training import checkpoint
+from core.training.checkpoint import CheckpointError
+from core.training.settings import Settings
+from core.units.models import build_model
 
 
 def saved(tmp_path, arch="gru", variant="torch", units=10):

@@ -98,7 +98,7 @@ def test_a_diverging_learning_rate_is_said_once_an_epoch(tmp_path):
 
 def test_the_device_is_cpu_cuda_or_auto_and_a_missing_cuda_is_one_line(tmp_path, monkeypatch, capsys):
     from core.cli import main
-    from core.models import resolve_device
+    from core.units.models import resolve_device
     result = run_cli("train", "--device", "bogus", "--out", tmp_path / "x")
     assert result.returncode == 2 and "invalid choice: 'bogus'" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
@@ -133,9 +133,9 @@ def test_midi_is_read_and_written_at_the_models_resolution(tmp_path):
     """A JSB model (one step per beat) writes 48 steps as 48 beats: 24 s at 120 bpm (at the
     eighth notes of the other datasets it would be 12 s); its trace of a MIDI file is the
     trace of that file read at one step per beat, as on the Your-own-music page."""
-    from core.checkpoint import load
-    from core.midi import midi_to_roll
-    from core.trace import trace
+    from core.insight.trace import trace
+    from core.music.midi import midi_to_roll
+    from core.training.checkpoint import load
     jsb, chorales = PRETRAINED / "jsb-gru-torch.pt", PRETRAINED / "chorales-gru-torch.pt"
     for checkpoint, seconds in ((jsb, 24.0), (chorales, 12.0)):
         out = tmp_path / f"{checkpoint.stem}.mid"

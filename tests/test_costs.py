@@ -7,13 +7,13 @@ import torch
 
 from app import paper_results as paper
 from app.paper_text import race_text
-from core.costs import formula, multiply_adds, seconds_to_reach
-from core.data import load_dataset
 from core.lab import Lab
-from core.models import build_model
-from core.settings import LabSettings
-from core.spec import count_parameters
+from core.music.data import load_dataset
+from core.training.settings import LabSettings
 from core.units import ARCHS
+from core.units.costs import formula, multiply_adds, seconds_to_reach
+from core.units.models import build_model
+from core.units.spec import count_parameters
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -11,10 +11,10 @@ import time
 import numpy as np
 import pytest
 
-from core import data, polyphonic
-from core.data import load_dataset
-from core.rolls import DataError, fingerprint_splits
-from core.safe_pickle import safe_load_bytes
+from core.music import data, polyphonic
+from core.music.data import load_dataset
+from core.music.rolls import DataError, fingerprint_splits
+from core.music.safe_pickle import safe_load_bytes
 
 # name -> split -> (pieces, min/median/max length, lowest/highest pitch, mean notes per step)
 PROVENANCE = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.pretrained import PRETRAINED_DIR, read_manifest
+from core.training.pretrained import PRETRAINED_DIR, read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -128,8 +128,8 @@ def test_the_train_options_readme_lists_are_the_cli_s():
     train = core_parsers()["train"]
     given = set(re.findall(r"`(--[a-z][\w-]*)", listed))
     assert given and given <= options(train), given - options(train)
-    from core.settings import OPTIMIZERS
-    from core.spec import DEVICES
+    from core.training.settings import OPTIMIZERS
+    from core.units.spec import DEVICES
     assert f"`--device {{{','.join(DEVICES)}}}`" in listed
     assert f"`--optimizer {{{','.join(OPTIMIZERS)}}}`" in listed
 
@@ -179,7 +179,7 @@ def test_make_fuzz_s_example_counts_are_the_profiles():
 def test_the_names_the_docs_list_are_the_registries():
     from app.choosers import SOURCES
     from app.tools_data import TOOLS
-    from core.data import DATASETS
+    from core.music.data import DATASETS
     teaching = " ".join(read(ROOT / "docs" / "teaching.md").split())
     assert "`source` (" + " | ".join(f"`{s}`" for s in SOURCES) + ")" in teaching
     assert "`tool=" + "|".join(TOOLS) + "`" in teaching
@@ -189,7 +189,7 @@ def test_the_names_the_docs_list_are_the_registries():
 
 
 def test_the_lesson_numbers_are_the_code_s():
-    from core.lesson import ANSWER_PIECES, LESSON_MARGIN, lesson_settings
+    from core.insight.lesson import ANSWER_PIECES, LESSON_MARGIN, lesson_settings
     s = lesson_settings()
     teaching = " ".join(read(ROOT / "docs" / "teaching.md").split())
     assert f"Adam lr {s.lr:g}, batches of {s.batch_size} whole sequences" in teaching and s.truncate == 0

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.data import load_dataset
-from core.download import DownloadError, download_file, text_progress
-from core.rolls import DataError
+from core.music.data import load_dataset
+from core.music.download import DownloadError, download_file, text_progress
+from core.music.rolls import DataError
 
 JSB = "JSB Chorales.pickle"
 

@@ -1,5 +1,5 @@
-"""The numba loops of core.fast_rnn against the reference layers (nn.RNN / nn.GRU / nn.LSTM and
-core.cells): outputs and every gradient, float32 and float64, random and padded batches; the
+"""The numba loops of core.units.fast_rnn against the reference layers (nn.RNN / nn.GRU / nn.LSTM and
+core.units.cells): outputs and every gradient, float32 and float64, random and padded batches; the
 dispatch in RecurrentModel.forward; a few Trainer updates on either path give the same losses."""
 import importlib
 
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from core import fast_rnn
-from core.models import build_model
-from core.settings import Settings
-from core.train import Trainer, batch_nll, chunk, collate
+from core.training.settings import Settings
+from core.training.train import Trainer, batch_nll, chunk, collate
+from core.units import fast_rnn
+from core.units.models import build_model
 
 pytestmark = pytest.mark.skipif(not fast_rnn.available(), reason="numba is not installed")
 
@@ -177,11 +177,11 @@ def test_first_call_seconds_are_reported():
 
 
 def test_loops_cap_scipys_blas_at_one_thread():
-    """Idle OpenBLAS workers would steal a core from torch's threads: core.fast_loops caps
+    """Idle OpenBLAS workers would steal a core from torch's threads: core.units.fast_loops caps
     scipy's OpenBLAS (numba's np.dot) at one thread and leaves other BLAS libraries alone."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from core import fast_loops
+    from core.units import fast_loops
 
     def blas():
         return {lib["filepath"]: lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
@@ -228,7 +228,7 @@ def test_saturated_gates_match_and_nan_propagates(arch, variant):
 @pytest.mark.parametrize("arch,variant", LAYERS[:4])
 def test_evaluation_gives_the_reference_numbers_on_real_data(arch, variant, jsb):
     """Validation passes run the loops too: the same NLL and accuracy as the modules."""
-    from core.train import evaluate
+    from core.training.train import evaluate
     torch.manual_seed(0)
     model = build_model(arch, variant, units=24)
     pieces = jsb.splits["valid"][:24]

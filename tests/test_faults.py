@@ -15,8 +15,8 @@ import pytest
 from app import worker
 from app.processes import Process
 from app.worker import ServerFull, WorkerGone, WorkerPool
-from core import lab_protocol as protocol
-from core.settings import LabSettings
+from core.lab import protocol
+from core.training.settings import LabSettings
 from tests.apptest import new_app
 from tests.faults import plant
 from tests.test_app import ready, run_until, updates
@@ -190,7 +190,7 @@ ORPHANS = """
 import os, signal, sys, time
 sys.path.insert(0, {root!r})
 from app.worker import WorkerPool
-from core.settings import LabSettings
+from core.training.settings import LabSettings
 if {subreaper}:  # the server as PID 1 would be: orphans come to it
     import ctypes
     ctypes.CDLL(None).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER

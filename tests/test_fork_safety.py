@@ -2,7 +2,7 @@
 
 Why: on a CUDA build of torch, autograd's first run starts device threads, and PyTorch then
 refuses autograd in every child forked afterwards: no student's Lab could train
-(``core.warm_up.warm_up``). CPU builds (CI's) start no such threads, so the failure itself
+(``core.lab.warm_up.warm_up``). CPU builds (CI's) start no such threads, so the failure itself
 never shows here: this test watches for the cause instead. A real server, started as
 ``make run`` starts it, serves a Lab page in Chromium that trains; a watcher planted in every
 one of its Python processes records the process id of each autograd run.

@@ -17,9 +17,9 @@ import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from core import checkpoint
 from core.errors import GateLabError
-from core.midi import midi_to_roll
+from core.music.midi import midi_to_roll
+from core.training import checkpoint
 from tests.apptest import new_app
 from tests.test_upload import GOOD
 
@@ -144,8 +144,8 @@ def test_any_checkpoint_bytes_give_a_model_or_a_checkpoint_error(ops):
 @given(OPS, st.sampled_from(["jsb", "nottingham"]))
 @settings(max_examples=examples(15))
 def test_any_dataset_file_gives_data_or_a_data_error(tmp_path_factory, ops, name):
-    from core.data import load_dataset
-    from core.polyphonic import PAPER_SPECS
+    from core.music.data import load_dataset
+    from core.music.polyphonic import PAPER_SPECS
     source = pickle.dumps({"train": [[(60, 64)], [(62,)]], "valid": [[(65,)]], "test": [[(67, 71)]]})
     folder = tmp_path_factory.mktemp("data")
     (folder / PAPER_SPECS[name].filename).write_bytes(mutate(source, ops))
@@ -160,7 +160,7 @@ def test_any_dataset_file_gives_data_or_a_data_error(tmp_path_factory, ops, name
 
 
 def test_another_datasets_pickle_under_this_name_is_refused(data_dir, tmp_path, monkeypatch):
-    from core.data import load_dataset
+    from core.music.data import load_dataset
     (tmp_path / "JSB Chorales.pickle").write_bytes((data_dir / "Nottingham.pickle").read_bytes())
     monkeypatch.setenv("GATELAB_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("GATELAB_CACHE_DIR", str(tmp_path / "cache"))

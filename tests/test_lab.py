@@ -5,13 +5,12 @@ from multiprocessing import Pipe
 import numpy as np
 import pytest
 
-from core import lab_protocol as protocol
-from core import lab_worker as worker_module
-from core import train as train_module
-from core.lab import Lab, bin_means, history_csv, load_lab_dataset, validation_pieces
-from core.lab_worker import Worker, run_worker
-from core.settings import LabSettings
-from core.spec import count_parameters
+from core.lab import Lab, bin_means, history_csv, load_lab_dataset, protocol, validation_pieces
+from core.lab import worker as worker_module
+from core.lab.worker import Worker, run_worker
+from core.training import train as train_module
+from core.training.settings import LabSettings
+from core.units.spec import count_parameters
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +123,7 @@ def test_views_are_windows_of_exact_traces(small_lab):
     assert tanh["gates"] == {} and tanh["state_name"] == "h" and lstm["state_name"] == "c"
     assert gru["gates"]["z"].shape == (16, gru["units"]) and lstm["probs"].shape == (16, 88)
     assert gru["pca"].shape == (16, 2) and sorted(gru["unit_order"]) == list(range(gru["units"]))
-    from core.trace import trace
+    from core.insight.trace import trace
     full = trace(small_lab.trainers["gru"].model, piece)
     assert np.allclose(gru["gates"]["z"], full["z"][8:24], atol=1e-6)  # causal: prefix = full
     assert small_lab.views(piece=1, start=8, length=16) is v  # cached until the next step
@@ -154,7 +153,7 @@ def test_worker_commands(chorales, monkeypatch):
 
 
 def test_worker_reports_a_missing_dataset(monkeypatch):
-    from core.rolls import DataError
+    from core.music.rolls import DataError
 
     def missing(name):
         raise DataError(f"{name}: no local copy and the download failed (offline)")

@@ -7,10 +7,10 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from core import builtin
-from core.data import dataset_from_midi, load_dataset
-from core.midi import MidiError, midi_to_roll, roll_to_audio, roll_to_midi, roll_to_midi_bytes
-from core.rolls import DataError
+from core.music import builtin
+from core.music.data import dataset_from_midi, load_dataset
+from core.music.midi import MidiError, midi_to_roll, roll_to_audio, roll_to_midi, roll_to_midi_bytes
+from core.music.rolls import DataError
 
 
 @pytest.fixture(autouse=True)
@@ -239,7 +239,7 @@ def test_dataset_from_midi_splits_and_names_bad_files():
 
 
 def test_writing_at_no_tempo_is_a_clear_error_not_a_division_by_zero():
-    from core.midi import roll_to_midi
+    from core.music.midi import roll_to_midi
     roll = np.zeros((4, 88), np.uint8)
     for tempo, spb in ((0, 2), (120, 0), (float("nan"), 2), (-1, 2)):
         with pytest.raises(ValueError, match="above 0"):

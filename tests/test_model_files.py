@@ -14,15 +14,15 @@ import torch
 
 from app.figures.common import model_name
 from app.model_files import file_name
-from core.checkpoint import CheckpointError, to_bytes, weights_from_bytes
-from core.data import load_dataset
+from core.insight.trace import trace
 from core.lab import Lab
-from core.lab_worker import Worker
-from core.pretrained import model_from_weights
-from core.records import ModelRef
-from core.settings import LabSettings
-from core.trace import trace
-from core.train import evaluate
+from core.lab.worker import Worker
+from core.music.data import load_dataset
+from core.training.checkpoint import CheckpointError, to_bytes, weights_from_bytes
+from core.training.pretrained import model_from_weights
+from core.training.settings import LabSettings
+from core.training.train import evaluate
+from core.units.records import ModelRef
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,7 +128,7 @@ def test_the_upload_page_downloads_the_models_it_applies(lab_weights, monkeypatc
     import streamlit as st
 
     from app import session
-    from core.pretrained import list_pretrained
+    from core.training.pretrained import list_pretrained
     from tests import apptest
     from tests.test_upload import GOOD, upload
     served = {}                                   # label -> (bytes, file name) the page offers

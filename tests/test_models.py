@@ -3,10 +3,10 @@ import pytest
 import torch
 from torch import nn
 
-from core.cells import PaperGRU, PaperLSTM
-from core.models import build_model
-from core.spec import VARIANTS, ModelSpec, count_parameters, units_for_budget
 from core.units import ARCHS, PAPER_UNITS
+from core.units.cells import PaperGRU, PaperLSTM
+from core.units.models import build_model
+from core.units.spec import VARIANTS, ModelSpec, count_parameters, units_for_budget
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -36,7 +36,7 @@ def test_budget_picks_the_closest_unit_count(arch):
 
 @pytest.mark.parametrize("arch,module", [("tanh", nn.RNN), ("gru", nn.GRU), ("lstm", nn.LSTM)])
 def test_torch_variant_weights_load_into_a_plain_torch_module(arch, module):
-    """The model's own forward pass (on the CPU: the compiled loops of core.fast_rnn) computes
+    """The model's own forward pass (on the CPU: the compiled loops of core.units.fast_rnn) computes
     what a plain torch module with its weights computes."""
     model = build_model(arch, "torch", units=12, seed=3)
     plain = module(88, 12, batch_first=True)

@@ -3,7 +3,7 @@ number formats, its sentences and option labels, the rerun's datasets. Outside a
 page's language is English. The page itself is drawn by the AppTest tests in test_app_paper.py."""
 from app import paper_text as words
 from app import text
-from core.reproduce import PROTOCOLS
+from core.training.reproduce import PROTOCOLS
 
 
 def test_headers_are_translated_and_a_table_can_rename_some():

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 
-from core.checkpoint import CheckpointError
-from core.pretrained import PRETRAINED_DIR, list_pretrained, load_pretrained, model_from_weights, read_manifest
-from core.settings import Settings
-from core.spec import VARIANTS
-from core.trace import trace
+from core.insight.trace import trace
+from core.training.checkpoint import CheckpointError
+from core.training.pretrained import PRETRAINED_DIR, list_pretrained, load_pretrained, model_from_weights, read_manifest
+from core.training.settings import Settings
 from core.units import ARCHS, PAPER_UNITS
+from core.units.spec import VARIANTS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,8 +48,8 @@ def test_every_shipped_checkpoint_loads_verifies_and_traces():
 def test_evaluate_reproduces_every_shipped_model_s_test_nll(data_dir):
     """The manifest's test NLL of every model, again, on the real data: the CLI for one model
     of each dataset, the same function in this process for the rest."""
-    from core.data import load_dataset
-    from core.train import evaluate
+    from core.music.data import load_dataset
+    from core.training.train import evaluate
     total = sum((PRETRAINED_DIR / e.file).stat().st_size for e in list_pretrained())
     assert total < 4_000_000, total              # assets stay small: 30 models of ~110 KB (float32)
     seen = set()
@@ -120,8 +120,8 @@ def test_the_script_retrains_a_model_and_reproduces_its_first_epochs(tmp_path, d
 
 
 def test_the_labs_worker_sends_weights_that_rebuild_the_same_models():
-    from core.lab_worker import Worker
-    from core.settings import LabSettings
+    from core.lab.worker import Worker
+    from core.training.settings import LabSettings
     worker = Worker()
     worker.handle("reset", LabSettings(eval_every=100).to_dict())
     worker.handle("step")

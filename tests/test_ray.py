@@ -18,7 +18,7 @@ import pytest
 
 from benchmarks.live_page import free_port, wait_for
 from benchmarks.ray_cluster import LocalCluster
-from core.sweep import carry_ray_token
+from core.training.sweep import carry_ray_token
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--datasets", "chorales", "--archs", "tanh", "gru", "--candidates", "2", "--max-epochs", "2",
@@ -57,7 +57,7 @@ def runs(out: Path) -> dict:
 def test_a_ray_cluster_gives_the_local_pool_s_numbers(cluster, tmp_path):
     local = reproduce(tmp_path / "local", "--workers", "2")
     assert local.returncode == 0, local.stderr
-    # The driver is told nothing of the token: it finds ~/.ray/auth_token (core.sweep.carry_ray_token).
+    # The driver is told nothing of the token: it finds ~/.ray/auth_token (core.training.sweep.carry_ray_token).
     finds = {k: v for k, v in cluster.env.items() if k != "RAY_AUTH_MODE"}
     on_ray = reproduce(tmp_path / "ray", "--engine", "ray", "--address", cluster.address, env=finds)
     assert on_ray.returncode == 0, on_ray.stdout + on_ray.stderr

@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from core.reproduce import PAPER_TABLE, ReproduceConfig, best_runs, load_runs, reproduce, reproduce_all, table_markdown
-from core.seed_spread import SEED_BASE, compare_units, seed_jobs, seed_path, seed_spread_all
+from core.training.reproduce import (
+    PAPER_TABLE,
+    ReproduceConfig,
+    best_runs,
+    load_runs,
+    reproduce,
+    reproduce_all,
+    table_markdown,
+)
+from core.training.seed_spread import SEED_BASE, compare_units, seed_jobs, seed_path, seed_spread_all
 
 
 @pytest.fixture
@@ -175,8 +183,8 @@ def test_a_diverged_first_candidate_does_not_stay_best():
 def test_a_run_reports_its_best_validation_weights_not_its_last(tmp_path):
     """At lr 0.3 the GRU's validation NLL rises in its last epoch: the numbers recorded for the
     run are those of the best epoch's weights (early stopping's), evaluated again."""
-    from core.reproduce import train_run
-    from core.settings import Settings
+    from core.training.reproduce import train_run
+    from core.training.settings import Settings
     settings = Settings(dataset="chorales", arch="gru", lr=0.3, epochs=8, patience=8, batch_size=16)
     result = train_run(settings, {})
     valid = [row["valid_nll"] for row in result["history"]]
@@ -187,9 +195,9 @@ def test_a_run_reports_its_best_validation_weights_not_its_last(tmp_path):
 def test_a_run_that_raises_is_recorded_and_the_others_go_on(tmp_path):
     """A run that fails (here: a dataset that does not exist) is written as <run>.failed.json
     with its message, the others finish; its result file stays absent, so a resume retries it."""
-    from core.reproduce import train_run
-    from core.settings import Settings
-    from core.sweep import Job, failed_path, run_jobs
+    from core.training.reproduce import train_run
+    from core.training.settings import Settings
+    from core.training.sweep import Job, failed_path, run_jobs
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
     jobs = [Job(train_run, (Settings(dataset="no-such-dataset", epochs=1), {}), bad, "bad"),
             Job(train_run, (Settings(dataset="chorales", arch="tanh", units=4, epochs=1), {}), good, "good")]
@@ -204,9 +212,9 @@ def test_a_run_that_raises_is_recorded_and_the_others_go_on(tmp_path):
 
 
 def test_a_failed_run_s_record_is_not_read_as_a_run(tiny):
-    """``<run>.failed.json`` (core.sweep) sits beside the results: tables and spreads skip it."""
-    from core.reproduce import with_runs_on_disk
-    from core.seed_spread import load_seed_runs
+    """``<run>.failed.json`` (core.training.sweep) sits beside the results: tables and spreads skip it."""
+    from core.training.reproduce import with_runs_on_disk
+    from core.training.seed_spread import load_seed_runs
     for folder, name in ((f"{tiny.name}", "tanh-k0"), (f"{tiny.name}-seeds", "tanh-s1000")):
         path = Path(tiny.out) / "runs" / folder / "chorales" / f"{name}.failed.json"
         path.parent.mkdir(parents=True, exist_ok=True)

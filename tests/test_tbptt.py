@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from core import fast_rnn
 from core.cli import _settings_from, build_parser
-from core.reproduce import ReproduceConfig
-from core.settings import Settings
-from core.train import Trainer, batch_nll, chunk, collate, evaluate, fit, make_batches
+from core.training.reproduce import ReproduceConfig
+from core.training.settings import Settings
+from core.training.train import Trainer, batch_nll, chunk, collate, evaluate, fit, make_batches
+from core.units import fast_rnn
 
 # every (arch, variant): the loops run all but the torch LSTM, which keeps nn.LSTM
 MODELS = [("tanh", "torch"), ("gru", "torch"), ("gru", "paper"), ("lstm", "torch"), ("lstm", "paper")]

@@ -1,4 +1,4 @@
-"""The teaching tools' maths (core.analysis, core.teaching_cells) on hand-built inputs with
+"""The teaching tools' maths (core.insight.analysis, core.units.teaching_cells) on hand-built inputs with
 hand-computed expectations, and against autograd / the exact traces."""
 import math
 
@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from core.analysis import memory_curve, memory_gradients, saturation, trace_saturation
-from core.interventions import intervention, run_clamped, step_numbers
-from core.lesson import answer_step
-from core.models import build_model
-from core.teaching_cells import Clamp, cell_numbers
-from core.trace import Trace, trace
+from core.insight.analysis import memory_curve, memory_gradients, saturation, trace_saturation
+from core.insight.interventions import intervention, run_clamped, step_numbers
+from core.insight.lesson import answer_step
+from core.insight.trace import Trace, trace
+from core.units.models import build_model
+from core.units.teaching_cells import Clamp, cell_numbers
 
 
 def roll_of(T: int, seed: int = 0) -> np.ndarray:
@@ -126,7 +126,7 @@ def test_gru_keep_old_holds_the_start_state_and_take_new_is_the_candidate(varian
 
 
 def step_nll_of_zero_state(model, roll):
-    from core.trace import step_nll
+    from core.insight.trace import step_nll
     with torch.no_grad():
         logits = model.out(torch.zeros(len(roll), model.spec.units))
         return step_nll(logits, torch.as_tensor(roll, dtype=torch.float32)).numpy()
@@ -168,7 +168,7 @@ def test_memory_gradient_of_a_one_unit_tanh_rnn_by_hand():
 
 
 def test_answer_step_finds_the_chord():
-    from core.data import load_dataset
+    from core.music.data import load_dataset
     roll = load_dataset("long-memory", lag=5, n_train=1, n_valid=1, n_test=1).splits["valid"][0]
     t = answer_step(roll)
     call = int(np.flatnonzero(roll[:, 51:63].any(axis=1) & ~roll[:, 63:].any(axis=1))[0])
@@ -177,8 +177,8 @@ def test_answer_step_finds_the_chord():
 
 
 def test_answer_nll_is_the_nll_at_the_chord():
-    from core.data import load_dataset
-    from core.lesson import answer_nll
+    from core.insight.lesson import answer_nll
+    from core.music.data import load_dataset
     pieces = load_dataset("long-memory", lag=5, n_train=1, n_valid=3, n_test=1).splits["valid"]
     model = build_model("gru", "torch", units=3, seed=0)
     want = np.mean([trace(model, p)["nll"][answer_step(p)] for p in pieces])
@@ -187,7 +187,7 @@ def test_answer_nll_is_the_nll_at_the_chord():
 
 
 def test_lesson_point_needs_a_gated_unit_well_below_tanh():
-    from core.lesson import lesson_point, lesson_settings
+    from core.insight.lesson import lesson_point, lesson_settings
     assert lesson_point({"tanh": 16.0, "gru": 12.9, "lstm": 16.1})
     assert not lesson_point({"tanh": 16.0, "gru": 13.5, "lstm": 15.0})
     assert not lesson_point({"gru": 1.0})

@@ -9,7 +9,7 @@ import pytest
 
 from app import text, tools_data, tools_views
 from app.text import LANGS
-from core.data import TITLES
+from core.music.data import TITLES
 from core.units import ARCHS, UNITS
 
 ROOT = Path(__file__).resolve().parents[1]

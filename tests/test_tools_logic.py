@@ -7,8 +7,8 @@ import numpy as np
 
 from app import tools_data as tools
 from app import tools_views
-from core.records import Clamp
 from core.units import ARCHS, UNITS
+from core.units.records import Clamp
 
 
 def test_every_tool_has_a_view_and_a_name():

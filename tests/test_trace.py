@@ -3,14 +3,13 @@ import numpy as np
 import pytest
 import torch
 
-from core import fast_rnn
-from core.models import build_model, shift_inputs
-from core.records import ALIGNMENT
-from core.settings import Settings
-from core.spec import VARIANTS
-from core.trace import trace
-from core.train import Trainer, make_batches
-from core.units import ARCHS, UNITS
+from core.insight.trace import trace
+from core.training.settings import Settings
+from core.training.train import Trainer, make_batches
+from core.units import ARCHS, UNITS, fast_rnn
+from core.units.models import build_model, shift_inputs
+from core.units.records import ALIGNMENT
+from core.units.spec import VARIANTS
 
 
 @pytest.fixture(scope="module")

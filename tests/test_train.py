@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from core import train as train_module
-from core.settings import LabSettings, Settings
-from core.train import Trainer, chunk, evaluate, fit, length_groups, make_batches
+from core.training import train as train_module
+from core.training.settings import LabSettings, Settings
+from core.training.train import Trainer, chunk, evaluate, fit, length_groups, make_batches
 
 
 def toy_pieces(n=12, seed=0):

@@ -1,4 +1,4 @@
-"""The units' registry (core/units.py) is complete and is what every module reads."""
+"""The units' registry (core/units/registry.py) is complete and is what every module reads."""
 import numpy as np
 import pytest
 
@@ -6,10 +6,10 @@ from app import stepper
 from app.equations import equations
 from app.figures.common import MODEL_COLORS, PANELS
 from app.figures.gates import panels_for
-from core.models import build_model
-from core.spec import VARIANTS, count_parameters
-from core.trace import trace
+from core.insight.trace import trace
 from core.units import ARCHS, QUANTITIES, RANGES, UNITS, display_name, unit
+from core.units.models import build_model
+from core.units.spec import VARIANTS, count_parameters
 
 
 def test_every_unit_is_complete():

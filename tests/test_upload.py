@@ -10,9 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.upload_data import trace_csv, trace_npz
-from core.midi import midi_to_roll, roll_to_midi_bytes
-from core.pretrained import load_pretrained
-from core.trace import trace
+from core.insight.trace import trace
+from core.music.midi import midi_to_roll, roll_to_midi_bytes
+from core.training.pretrained import load_pretrained
 from tests import apptest
 from tests.apptest import decode
 
@@ -155,9 +155,9 @@ def test_each_bad_upload_is_a_clear_message_and_the_page_keeps_working():
 
 
 def test_the_labs_models_apply_and_without_them_the_page_says_what_to_do():
-    from core.data import load_dataset
     from core.lab import Lab
-    from core.settings import LabSettings
+    from core.music.data import load_dataset
+    from core.training.settings import LabSettings
     at = open_page()
     at.radio(key="up_source").set_value("lab").run()
     assert "open the **Lab** page" in at.info[0].value and not at.exception

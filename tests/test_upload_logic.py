@@ -1,5 +1,5 @@
 """The "Your own music" page's logic without widgets (app/upload_data.py): its sentences, the
-resolutions offered, the window's views (core.views, as the Lab makes them), the cursor's
+resolutions offered, the window's views (core.insight.views, as the Lab makes them), the cursor's
 values. Outside a page run the page's language is English. The widgets that use these are
 drawn by the AppTest tests in test_upload.py."""
 from types import SimpleNamespace
@@ -9,10 +9,10 @@ import pytest
 
 from app import text, upload_inputs
 from app import upload_data as up
-from core.midi import MAX_STEPS, MidiError, MidiRoll
-from core.records import Trace
+from core.insight.views import window_view
+from core.music.midi import MAX_STEPS, MidiError, MidiRoll
 from core.units import UNITS
-from core.views import window_view
+from core.units.records import Trace
 
 T, H = 12, 3
 
@@ -112,7 +112,7 @@ def test_both_pages_offer_every_dataset_with_both_equations():
     """Nottingham, MuseData and Piano-midi.de beside JSB and the chorales, each with PyTorch's
     and the paper's equations: on Your own music and in the Gate tools."""
     from app.i18n import dataset_title
-    from core.spec import VARIANTS
+    from core.units.spec import VARIANTS
     from tests import apptest
     datasets = ("jsb", "chorales", "nottingham", "musedata", "piano-midi")
     every = {(d, v) for d in datasets for v in VARIANTS}

@@ -1,4 +1,4 @@
-"""core.views: the window of a trace the Lab and the upload page chart, on hand-built arrays
+"""core.insight.views: the window of a trace the Lab and the upload page chart, on hand-built arrays
 (bounds, which gates and state per unit from core.units, unit order, PCA); and no torch."""
 import subprocess
 import sys
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.insight.views import pca_2d, unit_order, window_bounds, window_view
 from core.units import UNITS
-from core.views import pca_2d, unit_order, window_bounds, window_view
 
 ROOT = Path(__file__).resolve().parents[1]
 T, H = 20, 5
@@ -98,8 +98,8 @@ def test_pca_2d_on_a_line_puts_all_variance_on_pc1():
 
 
 def test_views_import_no_torch():
-    """The web server makes the upload page's views: core.views must not bring torch in."""
-    code = "import sys, core.views; print('torch' in sys.modules)"
+    """The web server makes the upload page's views: core.insight.views must not bring torch in."""
+    code = "import sys, core.insight.views; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]

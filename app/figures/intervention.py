@@ -19,7 +19,7 @@ def intervention_figure(arch: str, base: np.ndarray, clamped: np.ndarray, label:
     Parameters
     ----------
     base, clamped : np.ndarray, shape=(T,)
-        NLL per step (``core.interventions.intervention``).
+        NLL per step (``core.insight.interventions.intervention``).
     label : str
         What was clamped, e.g. "f = 1 for all units" (in ``lang``: the caller's words).
     lang : str

@@ -17,9 +17,9 @@ def memory_figure(at_t: dict, average: dict | None = None, t: int | None = None,
     Parameters
     ----------
     at_t : dict of str to np.ndarray, shape=(K+1,)
-        arch -> norms at the chosen step t (``core.analysis.memory_gradients``); NaN = k > t.
+        arch -> norms at the chosen step t (``core.insight.analysis.memory_gradients``); NaN = k > t.
     average : dict of str to np.ndarray, shape=(K+1,), optional
-        arch -> the same averaged over many steps (``core.analysis.memory_curve``), dashed.
+        arch -> the same averaged over many steps (``core.insight.analysis.memory_curve``), dashed.
     lang : str
         Language of the titles ("en", "ko").
     """

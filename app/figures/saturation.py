@@ -34,7 +34,7 @@ def saturation_figure(points: dict, history: list[dict] | None = None, low: floa
     ----------
     points : dict
         arch -> {gate: (left (H,), right (H,))}: fractions of steps with the gate < ``low``
-        and > ``high`` (``core.analysis.trace_saturation``). Models without gates are skipped.
+        and > ``high`` (``core.insight.analysis.trace_saturation``). Models without gates are skipped.
     history : list of dict, optional
         Earlier ``points`` (oldest first): each unit's path, drawn as a faint line.
     lang : str

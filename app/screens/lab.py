@@ -10,7 +10,7 @@ from app.equations import READOUT, equations, note
 from app.figures.common import model_name
 from app.guide_text import short_guide
 from app.i18n import lang, t
-from core.lab_protocol import too_large
+from core.lab.protocol import too_large
 
 projector = display.projector()
 st.title(t("lab.title"))

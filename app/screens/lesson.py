@@ -11,7 +11,7 @@ from app.figures.common import model_name
 from app.i18n import lang, t
 from app.teacher import control
 from app.views import loss_y_choice
-from core.lesson import LESSON_MARGIN, lesson_point, lesson_settings
+from core.insight.lesson import LESSON_MARGIN, lesson_point, lesson_settings
 
 REFRESH_S = 2.0       # the lesson's charts refresh this often while training
 STEPS = ("loss", "gates", "memory")   # their words: lesson.steps.<name>.title / headline / text

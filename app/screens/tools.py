@@ -1,6 +1,6 @@
 """Gate tools: gate saturation, gate interventions, memory length and an equation stepper, on
-the pretrained models or this session's Lab models. The maths is in ``core.analysis`` and
-``core.teaching_cells``; this page picks, calls and draws.
+the pretrained models or this session's Lab models. The maths is in ``core.insight.analysis`` and
+``core.units.teaching_cells``; this page picks, calls and draws.
 
 This script only puts the page's parts in order: the choice of models and piece and the tools
 themselves are ``app.tools_views``, their logic and words without widgets ``app.tools_data``.
