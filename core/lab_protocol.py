@@ -54,6 +54,8 @@ FAST_S = 0.4    # metrics + loss chart refresh, while training or while the work
                 # a paused page sends nothing (an idle page costs the server nothing)
 PENDING_S = 60.0  # after Play / Pause the page refreshes until the worker confirms, at most this long
 SLOW_S = 2.5    # gates / states / prediction refresh while training (a trace is ~10 ms, a chart more)
+BOARD_S = 2.0   # the class board's refresh (app/board_views.py): it reads what the students' pages last
+                # got from their workers (``LabClient.numbers``), so it sends the workers nothing
 
 # -- the client's waits (app/worker.py) -------------------------------------------------------------
 REPLY_S = 2.0          # default wait for a reply; a late one is read and dropped by the next call
