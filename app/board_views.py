@@ -76,7 +76,7 @@ def live_board() -> None:
             st.info(t("board.empty"))
             return
         archs = [a for a in board.ARCHS if any(a in r.archs for r in rows)]
-        chart, ranks = st.columns([2, 1])
+        chart, ranks = st.columns([3, 2] if display.projector() else [2, 1])  # projector: larger type
         with chart:
             st.markdown(f"**{t('board.chart')}**")
             curves = {a: [(shown_name(r), *r.curves[a]) for r in rows if a in r.curves] for a in archs}

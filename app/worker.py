@@ -270,10 +270,11 @@ class WorkerPool:
         return max(0.0, oldest + protocol.idle_cull_s() - time.monotonic())
 
     def sessions(self) -> dict[str, LabClient]:
-        """Session id -> client of every session whose worker runs (a copy: the class board reads it)."""
+        """Session id -> client of every session whose worker runs and whose browser is connected
+        (a reloaded page's old session is left out: it is closing). The class board reads it."""
         with self._lock:
             clients = dict(self._clients)
-        return {sid: c for sid, c in clients.items() if c.alive}
+        return {sid: c for sid, c in clients.items() if c.alive and self._is_active(sid)}
 
     def count(self) -> int:
         """Places taken: sessions whose worker runs."""

@@ -194,8 +194,9 @@ def test_a_client_keeps_its_pages_latest_numbers_and_the_pool_lists_sessions(mon
     c.request = lambda *args, **kwargs: {"status": {}, "csv": "x"}
     c.get(csv=True)
     assert c.numbers is reply
-    pool = worker.WorkerPool(limit=3, is_active=lambda sid: True)
-    pool._clients = {"a": SimpleNamespace(alive=True), "b": SimpleNamespace(alive=False)}
+    pool = worker.WorkerPool(limit=3, is_active=lambda sid: sid != "closing")
+    pool._clients = {"a": SimpleNamespace(alive=True), "b": SimpleNamespace(alive=False),
+                     "closing": SimpleNamespace(alive=True)}  # e.g. the session of a reloaded page
     assert list(pool.sessions()) == ["a"]
 
 
