@@ -28,8 +28,8 @@ from core.units import ARCHS
 KEY_ENV = "GATELAB_TEACHER_KEY"
 REPLICA_ENV = "GATELAB_REPLICA"  # "r2 of 3", set by deploy/serve.py for each replica it starts
 NAME_MAX = 30           # characters of a student's name (longer ones are cut)
-CURVE_POINTS = 120      # points per student's validation curve on the board (a projected chart's
-                        # width needs no more; a class of 30 stays a few kB a refresh)
+CURVE_POINTS = 80       # points per student's validation curve on the board: a projected chart's
+                        # width needs no more, and a class of 30 stays ~100 kB a refresh
 RANKED = 3              # students named per unit in the ranking
 FORGET_S = 60.0         # a name whose session has no worker this long is forgotten (a closed tab)
 
