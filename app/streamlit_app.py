@@ -33,7 +33,8 @@ PAGES = [
 ]
 
 pool().zygote()  # once per server: the workers' warm parent starts while the first page draws
-board.announce(board.local_base(st.get_option("server.port"), st.get_option("server.baseUrlPath")))
+# Started without app.serve (which says it at start): where the class board is, once, in the log.
+board.announce(board.local_base(st.get_option("server.port"), st.get_option("server.baseUrlPath")), sys.stderr)
 
 # Teacher mode (app/choosers.py): a ?teacher=1 link opens one page, without the page menu.
 teacher = st.query_params.get("teacher", "") in ("1", "true", "yes")

@@ -58,6 +58,14 @@ def test_an_operators_key_is_used_and_never_printed(key, monkeypatch):
     assert out.getvalue().strip().endswith("/board?key=<GATELAB_TEACHER_KEY>")
 
 
+def test_make_run_finds_the_port_on_its_command_line(monkeypatch):
+    from app import serve
+    for argv, port in ((["--server.port", "8662", "--server.headless", "true"], "8662"),
+                       (["--server.port=8663"], "8663"), ([], "8501")):
+        monkeypatch.setattr("sys.argv", ["app.serve", *argv])
+        assert serve._option("--server.port", "8501") == port
+
+
 def test_names_are_cleaned():
     assert clean_name("  Ada \n Lovelace\t") == "Ada Lovelace"
     assert clean_name("Bob\x00\x1b[31m\u200e") == "Bob[31m"  # control and format characters dropped
@@ -200,6 +208,7 @@ def test_a_client_keeps_its_pages_latest_numbers_and_the_pool_lists_sessions(mon
     pool._clients = {"a": SimpleNamespace(alive=True), "b": SimpleNamespace(alive=False),
                      "closing": SimpleNamespace(alive=True)}  # e.g. the session of a reloaded page
     assert list(pool.sessions()) == ["a"]
+    pool._clients = {}  # nothing for its reaper thread to end
 
 
 def test_reading_the_board_sends_the_workers_nothing():

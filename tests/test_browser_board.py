@@ -145,3 +145,8 @@ def test_the_board_shows_each_students_run_to_the_teacher_only():
             assert len(frames) > 20 and b"GRU" in received  # the watch saw the page's messages
             assert KEY.encode() not in received and other.encode() not in received
         assert errors_h == [] and errors_e == []
+    log = (ARTIFACTS / "server.log").read_text()
+    port = url.rsplit(":", 1)[1]
+    assert f"GateLab: the class board (for the teacher only): http://localhost:{port}/board?key=" \
+           "<GATELAB_TEACHER_KEY>" in log  # an operator's key is never printed
+    assert KEY not in log and not any(n in log for n in NAMES)  # nor are names
