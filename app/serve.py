@@ -4,8 +4,11 @@ the pages import (plotly, the figures); once the zygote is warm (torch imported,
 loaded: seconds) it runs ``streamlit run app/streamlit_app.py`` in this process. So the server
 answers once it can serve a Lab at full speed, and the first student's page pays no warm-up.
 A plain ``streamlit run app/streamlit_app.py`` works too: the zygote then starts with the first page.
+Before the server starts it prints the address of the teacher's class board (``app.board``), with
+a key drawn now unless ``GATELAB_TEACHER_KEY`` sets one.
 """
 import importlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +32,9 @@ def main() -> None:
     # (Streamlit's default is 200 MB per request, held in memory).
     limit = [] if any(a.startswith("--server.maxUploadSize") for a in sys.argv) else [
         f"--server.maxUploadSize={upload_limit_mb()}"]
+    from app import board  # the teacher's board: its address, with the key drawn now if none was set
+    port = _option("--server.port", os.environ.get("STREAMLIT_SERVER_PORT", "8501"))
+    board.announce(board.local_base(port, _option("--server.baseUrlPath", "")))
     sys.argv = ["streamlit", "run", str(APP), *limit, *sys.argv[1:]]
     sys.exit(cli.main())
 
@@ -47,6 +53,17 @@ def _wait_for(zygote, timeout: float) -> bool:
         if time.monotonic() > deadline:
             return False
     return True
+
+
+def _option(name: str, default: str) -> str:
+    """A streamlit option's value on this command line (``--name value`` or ``--name=value``)."""
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return default
 
 
 if __name__ == "__main__":

@@ -265,3 +265,9 @@ def trained_weights(timeout: float = protocol.WEIGHTS_WAIT_S) -> dict | None:
         return None
     reply = command(lambda c: c.get(weights=True, timeout=timeout))
     return reply.get("weights") if reply else None
+
+
+def session_id() -> str:
+    """This browser session's id: the key of its worker in ``app.worker.pool()`` (the class board
+    joins the students' names to their workers by it)."""
+    return _session_id()

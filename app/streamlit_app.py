@@ -12,7 +12,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not the 
 
 import streamlit as st
 
-from app import display, i18n
+from app import board, display, i18n
 from app.i18n import t
 from app.worker import pool
 
@@ -28,9 +28,13 @@ PAGES = [
     st.Page(str(SCREENS / "tools.py"), title=t("common.pages.tools"), url_path="tools"),
     st.Page(str(SCREENS / "lesson.py"), title=t("common.pages.lesson"), url_path="lesson"),
     st.Page(str(SCREENS / "guide.py"), title=t("common.pages.guide"), url_path="guide"),
+    # The teacher's class board: in no page menu; without its key it shows no session data.
+    st.Page(str(SCREENS / "board.py"), title=t("common.pages.board"), url_path="board", visibility="hidden"),
 ]
 
 pool().zygote()  # once per server: the workers' warm parent starts while the first page draws
+# Started without app.serve (which says it at start): where the class board is, once, in the log.
+board.announce(board.local_base(st.get_option("server.port"), st.get_option("server.baseUrlPath")), sys.stderr)
 
 # Teacher mode (app/choosers.py): a ?teacher=1 link opens one page, without the page menu.
 teacher = st.query_params.get("teacher", "") in ("1", "true", "yes")

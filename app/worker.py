@@ -44,6 +44,7 @@ class LabClient:
         self.status: dict = {"ready": False, "running": False, "error": None}
         self.settings, self.dataset = settings, dataset
         self.wanted = None  # what the page last asked for (app.session)
+        self.numbers = None  # the latest reply with numbers the page got: the class board reads it
         self.last_used, self.ended, self._closed = time.monotonic(), None, False
         self._pending_reset = settings is not None  # sent on connect
         self._connect(wait=0)
@@ -112,7 +113,10 @@ class LabClient:
         return self.request("reset", settings, dataset, timeout=timeout)
 
     def get(self, timeout: float = 1.0, **request):
-        return self.request("get", request, timeout=timeout)
+        reply = self.request("get", request, timeout=timeout)
+        if not request and reply is not None and "metrics" in reply:  # the page's numbers, for the
+            self.numbers = reply                                        # class board (app/board.py)
+        return reply
 
     def _await(self, message_id: int, timeout: float):
         deadline = time.monotonic() + timeout
@@ -214,6 +218,13 @@ class WorkerPool:
         """At the latest, when the idlest session will be culled."""
         oldest = min((c.last_used for c in self._clients.values()), default=time.monotonic())
         return max(0.0, oldest + protocol.idle_cull_s() - time.monotonic())
+
+    def sessions(self) -> dict[str, LabClient]:
+        """Session id -> client of every session whose worker runs and whose browser is connected
+        (a reloaded page's old session is left out: it is closing). The class board reads it."""
+        with self._lock:
+            clients = dict(self._clients)
+        return {sid: c for sid, c in clients.items() if c.alive and self._is_active(sid)}
 
     def count(self) -> int:
         """Places taken: sessions whose worker runs, and those being opened."""

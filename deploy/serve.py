@@ -6,6 +6,8 @@ HOST:P and keeps each browser on its replica by a cookie, so a session's websock
 media reach the server that holds it. A replica that dies is taken out by the health checks
 within seconds and its students land on a live one when their page reconnects. The
 balancer's status page is on 127.0.0.1:P+N+1. Ctrl-C (or SIGTERM) stops everything started here.
+Each replica's class board shows the students on that replica; the teacher reaches replica rN's
+through the balancer at ``/board?replica=rN&key=K`` (one key for all, printed at start).
 
 Why a small script rather than a process manager: it renders one HAProxy config
 (``deploy/haproxy.cfg.in``), starts N+1 processes, waits for them and stops them; supervisord or
@@ -38,7 +40,19 @@ def render(port: int, replicas: int, host: str = "0.0.0.0") -> str:
     """HAProxy's config for ``replicas`` servers on 127.0.0.1:port+1.. behind host:port."""
     servers = "\n".join(f"    server r{i} 127.0.0.1:{port + i} cookie r{i}" for i in range(1, replicas + 1))
     return _fill(host=host, port=port, servers=servers, resolvers="", cookie_mode="",
-                 status_host="127.0.0.1", status_port=port + replicas + 1)
+                 board_routes=board_routes(replicas), status_host="127.0.0.1", status_port=port + replicas + 1)
+
+
+def board_routes(replicas: int) -> str:
+    """The teacher's way to each replica's class board through the balancer: ``/board?replica=r2``
+    goes to r2 and sets the stickiness cookie to it, so the page's websocket (which carries no
+    such parameter) follows; a request without ``replica`` is balanced as ever."""
+    picks = "\n".join(f"    use-server r{i} if {{ url_param(replica) -m str r{i} }}" for i in range(1, replicas + 1))
+    return ("    # The class board of one replica (docs/deploy.md): /board?replica=rN&key=... reaches rN.\n"
+            "    http-request set-var(txn.replica) url_param(replica) if { url_param(replica) -m found }\n"
+            f"{picks}\n"
+            '    http-response add-header Set-Cookie "GATELAB_REPLICA=%[srv_name]; path=/; HttpOnly" '
+            "if { var(txn.replica) -m found }")
 
 
 def render_compose() -> str:
@@ -48,8 +62,10 @@ def render_compose() -> str:
                  "resolvers docker\n    nameserver dns 127.0.0.11:53\n    hold valid 5s\n")
     servers = (f"    server-template r 1-{COMPOSE_SLOTS} gatelab:8501 resolvers docker init-addr none\n"
                "    dynamic-cookie-key gatelab-replicas")
+    # Scaled containers have no names of their own: each replica's board shows its students, and
+    # the balancer has no route to a chosen one (docs/deploy.md).
     return _fill(host="0.0.0.0", port=8501, servers=servers, resolvers=resolvers, cookie_mode=" dynamic",
-                 status_host="0.0.0.0", status_port=8404)
+                 board_routes="", status_host="0.0.0.0", status_port=8404)
 
 
 def _fill(**values) -> str:
@@ -156,7 +172,10 @@ def main(argv=None) -> int:
 
     # One cookie secret for all replicas, so a student sent to another replica keeps valid cookies.
     # (Streamlit takes the secret from its environment only, not from the command line.)
+    # One class-board key for all replicas too (drawn here unless GATELAB_TEACHER_KEY sets one).
+    key = os.environ.get("GATELAB_TEACHER_KEY", "").strip()
     env = {**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(16),
+           "GATELAB_TEACHER_KEY": key or secrets.token_urlsafe(16),
            "GATELAB_MAX_WORKERS": os.environ.get("GATELAB_MAX_WORKERS", str(replica_cap(args.replicas)))}
     procs: list[subprocess.Popen] = []
     stopping = []
@@ -170,7 +189,8 @@ def main(argv=None) -> int:
             cmd = [sys.executable, "-m", "app.serve", "--server.port", str(args.port + i),
                    "--server.address", "127.0.0.1", "--server.headless", "true",
                    "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-            procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True))
+            procs.append(subprocess.Popen(cmd, cwd=ROOT, env={**env, "GATELAB_REPLICA": f"r{i}"},
+                                          start_new_session=True))
             print(f"replica r{i}: pid {procs[-1].pid} on 127.0.0.1:{args.port + i}", flush=True)
         deadline = time.monotonic() + READY_S
         waiting = set(range(1, args.replicas + 1))
@@ -193,6 +213,10 @@ def main(argv=None) -> int:
         print(f"balancer: pid {procs[-1].pid}; GateLab on http://{args.host}:{args.port} "
               f"({args.replicas} replicas, up to {env['GATELAB_MAX_WORKERS']} Lab workers each); "
               f"status on http://127.0.0.1:{args.port + args.replicas + 1}/", flush=True)
+        shown = "<GATELAB_TEACHER_KEY>" if key else env["GATELAB_TEACHER_KEY"]
+        for i in range(1, args.replicas + 1):  # each replica's board shows its own students
+            print(f"class board of r{i} (for the teacher only): "
+                  f"http://{local}:{args.port}/board?replica=r{i}&key={shown}", flush=True)
         reported = set()
         while not stopping:
             if procs[-1].poll() is not None:

@@ -58,7 +58,7 @@ def test_no_page_imports_torch_into_the_server():
     has its session's worker compute (the Gate tools here trace three shipped models)."""
     code = ("import sys; from tests.apptest import new_app\n"
             "for page in ['screens/lab.py', 'screens/tools.py', 'screens/upload.py', 'screens/lesson.py',\n"
-            "             'screens/paper.py', 'screens/guide.py']:\n"
+            "             'screens/paper.py', 'screens/guide.py', 'screens/board.py']:\n"
             "    at = new_app(archs='lstm', budget='2000'); at.switch_page(page).run(timeout=120)\n"
             "    assert not at.exception, (page, [e.value for e in at.exception])\n"
             "    assert page != 'screens/tools.py' or at.get('plotly_chart'), 'no tool drawn'\n"

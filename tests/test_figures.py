@@ -10,6 +10,7 @@ import pytest
 
 from app.equations import equations
 from app.figures import common, gates_figure, loss_figure, panels_for, prediction_figure, states_figure
+from app.figures.board import board_figure
 from app.figures.common import key_range, pitch_name, projector_style
 from app.figures.grid import Grid
 from app.figures.intervention import intervention_figure
@@ -175,6 +176,7 @@ def _every_builder(lang: str) -> dict:
         "piece": piece_figure(_roll(), window=(1, 2), lang=lang),
         "overview": nll_overview_figure({"gru": np.ones(T)}, window=(1, 2), cursor=3, lang=lang),
         "cursor": cursor_figure(at_cursor, 4, {"gru": 0, "lstm": 1}, lang=lang),
+        "board": board_figure({"gru": [("Ada", np.array([0, 5]), np.array([10.0, 9.0]))]}, lang=lang),
     }
 
 

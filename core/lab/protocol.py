@@ -56,6 +56,8 @@ PENDING_S = 60.0  # after Play / Pause the page refreshes until the worker confi
 SLOW_S = 2.5    # gates / states / prediction refresh while training (a trace is ~10 ms, a chart more)
 NOTE_S = 10.0   # a note on the worker (restarted, culled) stays this long: the fragment reruns every
                 # FAST_S, and a note shown once would be gone before anyone read it
+BOARD_S = 2.0   # the class board's refresh (app/board_views.py): it reads what the students' pages last
+                # got from their workers (``LabClient.numbers``), so it sends the workers nothing
 
 # -- the client's waits (app/worker.py) -------------------------------------------------------------
 REPLY_S = 2.0          # default wait for a reply; a late one is read and dropped by the next call
