@@ -6,9 +6,9 @@ and teacher mode (``app.teacher``, re-exported here).
 import streamlit as st
 
 from app import model_files, session
-from app import upload_data as up
 from app.figures.common import model_name
-from app.i18n import dataset_title, t
+from app.figures.loss import Y_VIEWS as LOSS_Y
+from app.i18n import dataset_title, t, table
 from app.teacher import control, is_hidden, labels
 from core.lab import validation_pieces
 from core.music.data import DataError, available_datasets, load_dataset
@@ -52,9 +52,9 @@ def choose_models(prefix: str) -> tuple[dict, tuple, str, str]:
         label = t("tools.models.lab", updates=", ".join(
             t("tools.models.lab_updates", model=model_name(a), n=w["updates"]) for a, w in weights.items()))
         updates = tuple(w["updates"] for w in weights.values())
-        return up.lab_models(weights), ("lab", *updates), first["settings"]["dataset"], label
+        return model_files.lab_models(weights), ("lab", *updates), first["settings"]["dataset"], label
     try:
-        sets = up.shipped_sets()
+        sets = model_files.shipped_sets()
         ready = set(available_datasets())
         # Sets whose pieces load here come first, so an offline classroom opens on one that works.
         names = sorted(sets, key=lambda k: k[0] not in ready)
@@ -62,7 +62,7 @@ def choose_models(prefix: str) -> tuple[dict, tuple, str, str]:
                          format_func={k: t("tools.models.set_option", dataset=dataset_title(k[0]),
                                            variant=variant_name(k[1])) for k in names}.get,
                          key=f"{prefix}_set")
-        models = up.shipped_models(sets[choice]["names"])
+        models = model_files.shipped_models(sets[choice]["names"])
     except CheckpointError as e:
         st.error(t("tools.models.unusable", error=e))
         st.stop()
@@ -125,3 +125,12 @@ def memo(slot: str, key, compute):
         held = (key, compute())
         st.session_state[f"memo_{slot}"] = held
     return held[1]
+
+
+def loss_y_choice(key: str) -> str:
+    """The loss chart's y range: the recent part of the curves (default) or the whole history
+    (``app.figures.loss.loss_figure``'s ``y_view``), kept in the session under ``key``; in
+    teacher mode no widget, the URL's ``loss_y`` (``app.teacher``)."""
+    return control("loss_y", st.radio, LOSS_Y[0], t("lab.loss.y"), options=list(LOSS_Y),
+                   format_func=table("lab.loss.ranges").get, horizontal=True, key=key,
+                   help=t("lab.loss.y_help"))

@@ -1,4 +1,5 @@
-"""Models in and out of the dashboard, as checkpoints in the CLI's format (``core.training.checkpoint``):
+"""The models a page applies, named (``shipped_sets``, ``shipped_models``, ``lab_models``), and models
+in and out of the dashboard, as checkpoints in the CLI's format (``core.training.checkpoint``):
 the Lab's models, and the models the Your-own-music page applies, downloaded; a checkpoint from
 the CLI, a classmate or a pretrained set opened on the Your-own-music page and in the Gate tools.
 The bytes are written and read by the session's worker (torch, ``weights_only=True``): the web
@@ -13,10 +14,34 @@ from app import session
 from app.figures.common import model_name
 from app.i18n import dataset_title, t
 from core.training.checkpoint import CheckpointError
-from core.training.pretrained import pretrained_bytes
+from core.training.pretrained import list_pretrained, pretrained_bytes
 from core.units.records import ModelRef
+from core.units.spec import ModelSpec
 
 MAX_CHECKPOINT_MB = 20  # a 20k-parameter checkpoint is ~100 KB; anything this large is not one
+
+
+def shipped_sets() -> dict[tuple[str, str], dict]:
+    """(dataset, variant) -> {"title", "steps_per_beat", "names": {arch: manifest name}}."""
+    sets = {}
+    for e in list_pretrained():
+        s = sets.setdefault((e.dataset, e.variant), {"names": {}, "steps_per_beat": e.steps_per_beat,
+                                                     "entries": {}})
+        s["names"][e.arch], s["entries"][e.arch] = e.name, e
+    return sets
+
+
+def shipped_models(names: dict) -> dict:
+    """arch -> ModelRef for manifest names (the worker checks each file's sha256 when it builds
+    the model; a bad file is the page's message then)."""
+    entries = {e.name: e for e in list_pretrained()}
+    return {arch: ModelRef(ModelSpec(arch, entries[name].variant, entries[name].units), pretrained=name)
+            for arch, name in names.items()}
+
+
+def lab_models(weights: dict) -> dict:
+    """arch -> ModelRef to the Lab worker's weights (``core.lab.Lab.weights``)."""
+    return {arch: ModelRef.from_weights(w) for arch, w in weights.items()}
 
 
 def file_name(w: dict) -> str:

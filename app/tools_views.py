@@ -9,7 +9,7 @@ Projector mode leaves the explanations out (the chart speaks) and keeps the esse
 import streamlit as st
 
 from app import choosers as tm
-from app import session, teacher
+from app import model_files, session, teacher
 from app import tools_data as tools
 from app.display import chart, projector
 from app.figures.common import model_name
@@ -76,7 +76,7 @@ def saturation_tool(models, model_key, piece_key, roll) -> None:
             weights = session.trained_weights(timeout=2.0)
             if weights:
                 st.session_state[tm.LAB_WEIGHTS] = weights
-                models = tm.up.lab_models(weights)
+                models = model_files.lab_models(weights)
                 model_key = tools.lab_key(weights)
         points = saturation_points(models, model_key, over, piece_key, roll, low, high)
         history = remember(points, model_key) if model_key[0] == "lab" else []

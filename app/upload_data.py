@@ -3,9 +3,10 @@ the uploaded piece, the window the charts show, the cursor's values, the downloa
 page's sentences (in the page's language). Its widgets are ``app.upload_inputs`` (choices) and
 ``app.upload_views`` (charts, downloads, sampling); ``app/screens/upload.py`` puts them in order.
 
-Models are named here (``core.units.records.ModelRef``: a shipped checkpoint by its manifest name, or
-the Lab's weights as its worker sent them, ``app.session.trained_weights``) and built, traced and
-sampled by this session's worker (``app.session.compute``): the web server holds no torch.
+Models are named by ``app.model_files`` (``core.units.records.ModelRef``: a shipped checkpoint by
+its manifest name, or the Lab's weights as its worker sent them, ``app.session.trained_weights``)
+and built, traced and sampled by this session's worker (``app.session.compute``): the web server
+holds no torch.
 """
 import io
 
@@ -17,35 +18,9 @@ from app.figures.piece import AT_CURSOR
 from app.i18n import dataset_title, t, table
 from core.insight.views import window_view
 from core.music.midi import MAX_STEPS
-from core.training.pretrained import list_pretrained
-from core.units.records import ModelRef
-from core.units.spec import ModelSpec
 
 MAX_CSV_STEPS = 20_000  # the CSV holds every step: the core's own longest piece
 NOTE_VALUES = (1, 2, 4)  # steps per beat that have a note value's name (upload.note_values)
-
-
-def shipped_sets() -> dict[tuple[str, str], dict]:
-    """(dataset, variant) -> {"title", "steps_per_beat", "names": {arch: manifest name}}."""
-    sets = {}
-    for e in list_pretrained():
-        s = sets.setdefault((e.dataset, e.variant), {"names": {}, "steps_per_beat": e.steps_per_beat,
-                                                     "entries": {}})
-        s["names"][e.arch], s["entries"][e.arch] = e.name, e
-    return sets
-
-
-def shipped_models(names: dict) -> dict:
-    """arch -> ModelRef for manifest names (the worker checks each file's sha256 when it builds
-    the model; a bad file is the page's message then)."""
-    entries = {e.name: e for e in list_pretrained()}
-    return {arch: ModelRef(ModelSpec(arch, entries[name].variant, entries[name].units), pretrained=name)
-            for arch, name in names.items()}
-
-
-def lab_models(weights: dict) -> dict:
-    """arch -> ModelRef to the Lab worker's weights (``core.lab.Lab.weights``)."""
-    return {arch: ModelRef.from_weights(w) for arch, w in weights.items()}
 
 
 def trace_all(models: dict, roll: np.ndarray) -> dict:

@@ -41,14 +41,14 @@ def file_choice() -> tuple[dict, tuple, float, str]:
 def pretrained_choice() -> tuple[dict, tuple, float, str]:
     """A shipped set of models (``choose_models``); none readable stops the page."""
     try:
-        sets = up.shipped_sets()
+        sets = model_files.shipped_sets()
     except CheckpointError as e:
         st.error(t("upload.errors.no_pretrained", detail=str(e)))
         st.stop()
     labels = {k: up.set_label(k, s) for k, s in sets.items()}
     choice = st.selectbox(t("upload.source.set"), list(sets), key="up_set", format_func=labels.get)
     chosen = sets[choice]
-    models = up.shipped_models(chosen["names"])  # a damaged file: the worker refuses it
+    models = model_files.shipped_models(chosen["names"])  # a damaged file: the worker refuses it
     return models, ("shipped", *choice), chosen["steps_per_beat"], up.pretrained_label(chosen)
 
 
@@ -65,7 +65,7 @@ def lab_choice() -> tuple[dict, tuple, float, str]:
         st.stop()
     settings = next(iter(weights.values()))["settings"]
     updates = tuple(w["updates"] for w in weights.values())
-    return up.lab_models(weights), ("lab", *updates), dataset_steps_per_beat(settings["dataset"]), \
+    return model_files.lab_models(weights), ("lab", *updates), dataset_steps_per_beat(settings["dataset"]), \
         up.lab_label(weights)
 
 

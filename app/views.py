@@ -11,11 +11,12 @@ import time
 import streamlit as st
 
 from app import display, session
+from app.choosers import loss_y_choice
 from app.figures import gates_figure, loss_figure, panels_for, prediction_figure, states_figure
 from app.figures.common import model_name
 from app.figures.loss import Y_VIEWS
 from app.i18n import dataset_title, lang, t, table
-from app.teacher import control, url_value
+from app.teacher import url_value
 from core.lab import protocol
 from core.music.audio import FLUIDSYNTH, render_wav
 from core.music.rolls import roll_digest
@@ -201,15 +202,6 @@ def chart_options() -> None:
         st.toggle(t("lab.loss.log"), key="loss_log")
         st.number_input(t("lab.loss.race"), 0.0, 100.0, 0.0, 0.5, format="%.2f", key="race_target",
                         help=t("lab.loss.race_help"))
-
-
-def loss_y_choice(key: str) -> str:
-    """The loss chart's y range: the recent part of the curves (default) or the whole history
-    (``app.figures.loss.loss_figure``'s ``y_view``), kept in the session under ``key``; in
-    teacher mode no widget, the URL's ``loss_y`` (``app.teacher``)."""
-    return control("loss_y", st.radio, LOSS_Y[0], t("lab.loss.y"), options=list(LOSS_Y),
-                   format_func=table("lab.loss.ranges").get, horizontal=True, key=key,
-                   help=t("lab.loss.y_help"))
 
 
 def _loss_y() -> str:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from app import text, upload_inputs
+from app import model_files, text, upload_inputs
 from app import upload_data as up
 from core.insight.views import window_view
 from core.music.midi import MAX_STEPS, MidiError, MidiRoll
@@ -116,7 +116,7 @@ def test_both_pages_offer_every_dataset_with_both_equations():
     from tests import apptest
     datasets = ("jsb", "chorales", "nottingham", "musedata", "piano-midi")
     every = {(d, v) for d in datasets for v in VARIANTS}
-    sets = up.shipped_sets()
+    sets = model_files.shipped_sets()
     assert set(sets) == every
     upload = apptest.open_page("screens/upload.py")
     assert sorted(upload.selectbox(key="up_set").options) == sorted(up.set_label(k, sets[k]) for k in every)

@@ -6,11 +6,11 @@ import time
 import streamlit as st
 
 from app import display, session
+from app.choosers import loss_y_choice
 from app.figures import gates_figure, loss_figure, panels_for
 from app.figures.common import model_name
 from app.i18n import lang, t
 from app.teacher import control
-from app.views import loss_y_choice
 from core.insight.lesson import LESSON_MARGIN, lesson_point, lesson_settings
 
 REFRESH_S = 2.0       # the lesson's charts refresh this often while training
