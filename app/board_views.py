@@ -11,42 +11,20 @@ import string
 
 import streamlit as st
 
-from app import board, display, session
+from app import board, display
 from app.figures.board import board_figure
 from app.figures.common import model_name
 from app.i18n import dataset_title, lang, t
-from app.teacher import control
 from app.worker import pool
 from core.lab.protocol import BOARD_S
 
 UNLOCKED = "board_unlocked"  # session state: this session showed the right key
-NAME_KEY = "student_name"    # the name field's widget key
 ESCAPED = {ord(c): "\\" + c for c in string.punctuation}  # markdown: every ASCII mark as itself
 
 
 def md(text: str) -> str:
     """``text`` as literal markdown: no link, emphasis, table cell break, LaTeX or HTML."""
     return str(text).translate(ESCAPED)
-
-
-def name_field() -> None:
-    """The Lab sidebar's name field (default "Student N"), taken from ``?name=`` at first; the
-    name goes to this server's memory (``board.ROSTER``) and the address bar, nowhere else.
-    Hidden by teacher mode and projector mode: the URL's name is used then."""
-    sid = session.session_id()
-    number = board.ROSTER.student(sid).number
-    from_url = board.clean_name(st.query_params.get("name", ""))
-    with st.sidebar:
-        typed = control("name", st.text_input, from_url, t("board.name.label"), value=from_url,
-                        max_chars=board.NAME_MAX, placeholder=t("board.student", n=number), key=NAME_KEY,
-                        help=t("board.name.help"), essential=False)
-    name = board.clean_name(typed)
-    board.ROSTER.enroll(sid, name, open_ids=pool().sessions())
-    if name != from_url and NAME_KEY in st.session_state:  # typed: a reload keeps it
-        if name:
-            st.query_params["name"] = name
-        else:
-            st.query_params.pop("name", None)
 
 
 def shown_name(row: board.Row) -> str:

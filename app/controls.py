@@ -8,9 +8,11 @@ from dataclasses import asdict, fields
 
 import streamlit as st
 
-from app import teacher
+from app import board, session, teacher
 from app.figures.common import model_name
 from app.i18n import dataset_title, t, table
+from app.teacher import control
+from app.worker import pool
 from core.music.data import BUILTIN_DATASETS, available_datasets, dataset_choices, dataset_from_midi
 from core.music.midi import MAX_MIDI_FILES, MidiError, upload_limit_mb
 from core.music.rolls import DataError
@@ -181,3 +183,26 @@ def uploaded_dataset():
             st.error(str(e))
             return None, ""
         return dataset, "|".join(f"{f.name}:{f.size}" for f in files)
+
+
+NAME_KEY = "student_name"  # the name field's widget key
+
+
+def name_field() -> None:
+    """The Lab sidebar's name field (default "Student N"), taken from ``?name=`` at first; the
+    name goes to this server's memory (``board.ROSTER``) and the address bar, nowhere else.
+    Hidden by teacher mode and projector mode: the URL's name is used then."""
+    sid = session.session_id()
+    number = board.ROSTER.student(sid).number
+    from_url = board.clean_name(st.query_params.get("name", ""))
+    with st.sidebar:
+        typed = control("name", st.text_input, from_url, t("board.name.label"), value=from_url,
+                        max_chars=board.NAME_MAX, placeholder=t("board.student", n=number), key=NAME_KEY,
+                        help=t("board.name.help"), essential=False)
+    name = board.clean_name(typed)
+    board.ROSTER.enroll(sid, name, open_ids=pool().sessions())
+    if name != from_url and NAME_KEY in st.session_state:  # typed: a reload keeps it
+        if name:
+            st.query_params["name"] = name
+        else:
+            st.query_params.pop("name", None)

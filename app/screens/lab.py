@@ -5,7 +5,7 @@ A projector shows the transport, the metrics, the loss chart and the gates; teac
 """
 import streamlit as st
 
-from app import board_views, controls, display, model_files, session, views
+from app import controls, display, model_files, session, views
 from app.equations import READOUT, equations, note
 from app.figures.common import model_name
 from app.guide_text import short_guide
@@ -17,7 +17,7 @@ st.title(t("lab.title"))
 if not projector:
     st.caption(t("lab.caption"))
 
-board_views.name_field()  # the name the teacher's class board shows (memory only)
+controls.name_field()  # the name the teacher's class board shows (memory only)
 settings = controls.settings_sidebar()
 over = too_large(settings.to_dict())  # whole pieces (truncate 0): the worker checks their length
 if over:
