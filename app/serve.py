@@ -4,7 +4,7 @@ the pages import (plotly, the figures); once the zygote is warm (torch imported,
 loaded: seconds) it runs ``streamlit run app/streamlit_app.py`` in this process. So the server
 answers once it can serve a Lab at full speed, and the first student's page pays no warm-up.
 A plain ``streamlit run app/streamlit_app.py`` works too: the zygote then starts with the first page.
-Before the server starts it prints the address of the teacher's class board (``app.board``), with
+Before the server starts it prints the address of the teacher's class board (``app.classroom``), with
 a key drawn now unless ``GATELAB_TEACHER_KEY`` sets one.
 """
 import importlib
@@ -22,7 +22,7 @@ def main() -> None:
     from app.worker import pool
     from core.lab.protocol import ZYGOTE_START_S
     zygote = pool().zygote()
-    for module in ("app.controls", "app.views"):  # the Lab page's modules and plotly, ahead of the first page
+    for module in ("app.lab.controls", "app.lab.views"):  # the Lab page's modules and plotly, ahead of the first page
         importlib.import_module(module)
     print("GateLab: warming up the training processes...", flush=True)
     if not _wait_for(zygote, ZYGOTE_START_S):
@@ -32,7 +32,7 @@ def main() -> None:
     # (Streamlit's default is 200 MB per request, held in memory).
     limit = [] if any(a.startswith("--server.maxUploadSize") for a in sys.argv) else [
         f"--server.maxUploadSize={upload_limit_mb()}"]
-    from app import board  # the teacher's board: its address, with the key drawn now if none was set
+    from app import classroom as board  # the teacher's board: its address, with the key drawn now if none was set
     port = _option("--server.port", os.environ.get("STREAMLIT_SERVER_PORT", "8501"))
     board.announce(board.local_base(port, _option("--server.baseUrlPath", "")))
     sys.argv = ["streamlit", "run", str(APP), *limit, *sys.argv[1:]]

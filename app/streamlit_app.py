@@ -12,24 +12,25 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not the 
 
 import streamlit as st
 
-from app import board, display, i18n
+from app import classroom as board
+from app import display, i18n
 from app.i18n import t
 from app.worker import pool
 
-SCREENS = ROOT / "app" / "screens"
+APP = ROOT / "app"  # each page is the page.py of its package (app/<page>/)
 # No icons: material-icon favicons are fetched online. A projector link opens with the sidebar
 # folded away, so the charts get the whole width of a 1280-pixel screen.
 st.set_page_config(page_title="GateLab", layout="wide",
                    initial_sidebar_state="collapsed" if display.projector() else "auto")
 PAGES = [
-    st.Page(str(SCREENS / "lab.py"), title=t("common.pages.lab"), url_path="lab", default=True),
-    st.Page(str(SCREENS / "upload.py"), title=t("common.pages.upload"), url_path="upload"),
-    st.Page(str(SCREENS / "paper.py"), title=t("common.pages.paper"), url_path="paper"),
-    st.Page(str(SCREENS / "tools.py"), title=t("common.pages.tools"), url_path="tools"),
-    st.Page(str(SCREENS / "lesson.py"), title=t("common.pages.lesson"), url_path="lesson"),
-    st.Page(str(SCREENS / "guide.py"), title=t("common.pages.guide"), url_path="guide"),
+    st.Page(str(APP / "lab" / "page.py"), title=t("common.pages.lab"), url_path="lab", default=True),
+    st.Page(str(APP / "upload" / "page.py"), title=t("common.pages.upload"), url_path="upload"),
+    st.Page(str(APP / "paper" / "page.py"), title=t("common.pages.paper"), url_path="paper"),
+    st.Page(str(APP / "tools" / "page.py"), title=t("common.pages.tools"), url_path="tools"),
+    st.Page(str(APP / "lesson" / "page.py"), title=t("common.pages.lesson"), url_path="lesson"),
+    st.Page(str(APP / "guide" / "page.py"), title=t("common.pages.guide"), url_path="guide"),
     # The teacher's class board: in no page menu; without its key it shows no session data.
-    st.Page(str(SCREENS / "board.py"), title=t("common.pages.board"), url_path="board", visibility="hidden"),
+    st.Page(str(APP / "board" / "page.py"), title=t("common.pages.board"), url_path="board", visibility="hidden"),
 ]
 
 pool().zygote()  # once per server: the workers' warm parent starts while the first page draws

@@ -115,7 +115,7 @@ class LabClient:
     def get(self, timeout: float = 1.0, **request):
         reply = self.request("get", request, timeout=timeout)
         if not request and reply is not None and "metrics" in reply:  # the page's numbers, for the
-            self.numbers = reply                                        # class board (app/board.py)
+            self.numbers = reply                                        # class board (app/classroom.py)
         return reply
 
     def _await(self, message_id: int, timeout: float):

@@ -93,7 +93,8 @@ def serve(students: int, streamlit_args: list[str]) -> None:
     """In the server's process: the stand-ins in a worker pool, then Streamlit (as app.serve)."""
     from streamlit.web import cli
 
-    from app import board, worker
+    from app import classroom as board
+    from app import worker
     from core.lab.protocol import FAST_S, ZYGOTE_START_S
     pool = worker._pool = worker.WorkerPool(
         is_active=lambda sid: sid.startswith(FAKE) or worker._session_is_active(sid))

@@ -20,7 +20,7 @@ MIDI_ERRORS = ("not_midi", "truncated", "corrupt", "empty", "no_notes", "drums_o
 
 
 def test_every_key_built_at_run_time_exists_in_both_languages():
-    from app import controls, views
+    from app.lab import controls, views
     keys = ([f"lab.labels.{n}" for n in controls.NUMBERS] + [f"lab.help.{n}" for n in controls.HELP]
             + [f"lab.variants.{v}" for v in VARIANTS] + [f"lab.optimizers.{o}" for o in OPTIMIZERS]
             + [f"common.datasets.{d}" for d in [*dataset_choices(), controls.UPLOAD]]
@@ -33,7 +33,7 @@ def test_every_key_built_at_run_time_exists_in_both_languages():
 
 def test_core_warnings_worded_here_say_what_core_says():
     """Each of core's warning kinds, worded from its numbers, gives core's own English sentence."""
-    from app.views import WARNINGS
+    from app.lab.views import WARNINGS
     from core.lab import Lab
     from core.music.data import load_dataset
     from core.training.settings import LabSettings
@@ -119,7 +119,7 @@ def test_teacher_mode_keeps_the_urls_settings_and_hides_their_widgets():
 
 
 def test_the_guide_page_speaks_korean():
-    at = open_page("screens/guide.py", lang="ko")
+    at = open_page("guide/page.py", lang="ko")
     assert at.title[0].value == "GateLab 읽는 법"
     assert "네 번의 클릭으로 하는 수업" in at.markdown[0].value
     if "lab_client" in at.session_state:
@@ -129,7 +129,7 @@ def test_the_guide_page_speaks_korean():
 def test_an_unknown_language_in_the_url_is_said_in_every_language():
     """``?lang=kr`` opens the page in English and says why, in English and in Korean (whoever
     asked for another language may not read English); a language GateLab speaks says nothing."""
-    at = open_page("screens/guide.py", lang="kr")
+    at = open_page("guide/page.py", lang="kr")
     choices = "en (English), ko (한국어)"
     assert at.title[0].value == "How to read GateLab"
     assert [w.value for w in at.sidebar.warning] == [
@@ -138,7 +138,7 @@ def test_an_unknown_language_in_the_url_is_said_in_every_language():
         f"다음 중에서 고르세요: {choices}."]
     assert at.selectbox(key="ui_lang").value == "en"
     for good in ("en", "ko"):
-        assert not open_page("screens/guide.py", lang=good).sidebar.warning
-    teacher = open_page("screens/guide.py", lang="xx", teacher="1")
+        assert not open_page("guide/page.py", lang=good).sidebar.warning
+    teacher = open_page("guide/page.py", lang="xx", teacher="1")
     assert [w.value for w in teacher.sidebar.warning] == [
         w.value.replace("lang=kr", "lang=xx") for w in at.sidebar.warning]

@@ -2,12 +2,12 @@
 import json
 import time
 
-from app import paper_results as paper
+from app.paper import results as paper
 from tests.apptest import open_page
 
 
 def page(**params):
-    return open_page("screens/paper.py", **params)
+    return open_page("paper/page.py", **params)
 
 
 def test_table_and_curves_render_from_the_committed_results():

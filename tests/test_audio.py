@@ -112,10 +112,10 @@ def test_a_wav_file_holds_the_samples_at_16_bits():
 def test_the_lab_plays_the_window_its_views_show(monkeypatch):
     """Asked, the Lab renders the validation window the chart shows (no sooner: a class shares
     the server's CPU), as long as the window lasts at its tempo, and says which synthesizer."""
-    from app.views import LISTEN_BPM
+    from app.lab.views import LISTEN_BPM
     from tests import apptest
 
-    at = apptest.open_page("screens/lab.py")
+    at = apptest.open_page("lab/page.py")
     assert not at.get("audio") and at.button(key="lab_listen").label == "Listen to this window"
     at.button(key="lab_listen").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -132,11 +132,11 @@ def test_the_lab_plays_the_window_its_views_show(monkeypatch):
                for c in at.caption)
 
     monkeypatch.setenv(SOUNDFONT_ENV, "/nonexistent.sf2")
-    at = apptest.open_page("screens/lab.py", lang="ko")
+    at = apptest.open_page("lab/page.py", lang="ko")
     at.button(key="lab_listen").click().run()
     assert len(at.get("audio")) == 1 and at.session_state["lab_audio"][2] == SINE
     assert any("사인파로" in c.value for c in at.caption)
-    at = apptest.open_page("screens/lab.py", projector="1")
+    at = apptest.open_page("lab/page.py", projector="1")
     assert not [b for b in at.button if b.key == "lab_listen"]
 
 
@@ -145,7 +145,7 @@ def test_the_server_can_import_it_without_torch():
     import sys
     from pathlib import Path
 
-    code = "import sys, core.music.audio, app.upload_views; print('torch' in sys.modules)"
+    code = "import sys, core.music.audio, app.upload.views; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -10,9 +10,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from app import board, worker
-from app.board import Roster, board_rows, clean_name, ranking, row_of, setup_link
-from app.board_views import md
+from app import classroom as board
+from app import worker
+from app.board.views import md
+from app.classroom import Roster, board_rows, clean_name, ranking, row_of, setup_link
 from app.figures.board import board_figure
 from app.figures.common import MODEL_COLORS
 from core.training.settings import LabSettings

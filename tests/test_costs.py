@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from app import paper_results as paper
-from app.paper_text import race_text
+from app.paper import results as paper
+from app.paper.words import race_text
 from core.lab import Lab
 from core.music.data import load_dataset
 from core.training.settings import LabSettings

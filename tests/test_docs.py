@@ -178,7 +178,7 @@ def test_make_fuzz_s_example_counts_are_the_profiles():
 
 def test_the_names_the_docs_list_are_the_registries():
     from app.choosers import SOURCES
-    from app.tools_data import TOOLS
+    from app.tools.data import TOOLS
     from core.music.data import DATASETS
     teaching = " ".join(read(ROOT / "docs" / "teaching.md").split())
     assert "`source` (" + " | ".join(f"`{s}`" for s in SOURCES) + ")" in teaching

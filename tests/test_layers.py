@@ -71,3 +71,11 @@ def test_core_shows_its_plan_at_the_top():
     assert len(top) <= 6, top
     packages = sorted(p.parent.name for p in (ROOT / "core").glob("*/__init__.py"))
     assert packages == ["insight", "lab", "music", "training", "units"]
+
+
+def test_app_has_one_package_per_page():
+    app = ROOT / "app"
+    assert not [p.name for p in app.glob("*.py") if p.name.startswith(("upload_", "tools_", "paper_", "board_"))]
+    pages = sorted(p.parent.name for p in app.glob("*/page.py"))
+    assert pages == ["board", "guide", "lab", "lesson", "paper", "tools", "upload"]
+    assert all((app / page / "__init__.py").exists() for page in pages)

@@ -129,7 +129,7 @@ def test_log_scale_recent_view():
 
 
 def test_the_choice_is_worded_in_both_languages():
-    from app import views
+    from app.lab import views
     assert views.LOSS_Y == Y_VIEWS and views.LOSS_Y[0] == "recent"  # the default comes first
     for lang in text.LANGS:
         words = text.table(lang, "lab.loss.ranges")

@@ -1,8 +1,8 @@
-"""What the Paper page writes, without widgets (app/paper_text.py): its headers, cells and
+"""What the Paper page writes, without widgets (app/paper/words.py): its headers, cells and
 number formats, its sentences and option labels, the rerun's datasets. Outside a page run the
 page's language is English. The page itself is drawn by the AppTest tests in test_app_paper.py."""
-from app import paper_text as words
 from app import text
+from app.paper import words
 from core.training.reproduce import PROTOCOLS
 
 

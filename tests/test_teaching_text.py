@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from app import text, tools_data, tools_views
+from app import text
 from app.text import LANGS
+from app.tools import data as tools_data
+from app.tools import views as tools_views
 from core.music.data import TITLES
 from core.units import ARCHS, UNITS
 
@@ -19,8 +21,8 @@ STEPS = ("loss", "gates", "memory")
 
 
 def computed_keys() -> list[str]:
-    """Every key the Gate tools (app/tools_data.py, app/tools_views.py, app/screens/tools.py),
-    app/screens/lesson.py and app/choosers.py build."""
+    """Every key the Gate tools (app/tools/data.py, app/tools/views.py, app/tools/page.py),
+    app/lesson/page.py and app/choosers.py build."""
     keys = [f"tools.names.{n}" for n in TOOLS]
     keys += [f"tools.clamps.{a}.{g}{v:g}" for a in ARCHS for g, v in UNITS[a].clamps]
     keys += [f"tools.notes.{a}_{v}" for a in ARCHS for v in ("torch", "paper")]
@@ -40,13 +42,13 @@ def test_every_computed_key_exists(lang):
 
 def test_the_names_here_are_the_pages_own():
     """Importing a page script would run it: its constants are read from its source. The Gate
-    tools' names live in a module (app/tools_data.py), imported."""
+    tools' names live in a module (app/tools/data.py), imported."""
     def constant(path: str, name: str):
         tree = ast.parse((ROOT / path).read_text())
         return next(ast.literal_eval(node.value) for node in tree.body
                     if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name)
     assert tools_data.TOOLS == TOOLS and set(tools_views.VIEWS) == set(TOOLS)
-    assert constant("app/screens/lesson.py", "STEPS") == STEPS
+    assert constant("app/lesson/page.py", "STEPS") == STEPS
     assert constant("app/choosers.py", "SOURCES") == ("shipped", "lab", "file")
 
 

@@ -8,7 +8,7 @@ import torch
 from app.figures.intervention import intervention_figure
 from app.figures.memory import FLOOR, memory_figure
 from app.figures.saturation import saturation_figure
-from app.stepper import input_keys, stepper_lines
+from app.tools.stepper import input_keys, stepper_lines
 from core.insight.interventions import step_numbers
 from core.units.models import build_model
 from tests.apptest import decode

@@ -1,12 +1,12 @@
-"""The Gate tools page's logic without widgets (app/tools_data.py): the tools and their names,
+"""The Gate tools page's logic without widgets (app/tools/data.py): the tools and their names,
 the models with gates, the saturation snapshots kept while following the Lab, the memory
 tool's ranges, the clamps and their labels, the stepper's steps and heading. Outside a page run
 the page's language is English. The widgets that use these are drawn by the AppTest tests in
 test_app_tools.py."""
 import numpy as np
 
-from app import tools_data as tools
-from app import tools_views
+from app.tools import data as tools
+from app.tools import views as tools_views
 from core.units import ARCHS, UNITS
 from core.units.records import Clamp
 

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from app import stepper
 from app.equations import equations
 from app.figures.common import MODEL_COLORS, PANELS
 from app.figures.gates import panels_for
+from app.tools import stepper
 from core.insight.trace import trace
 from core.units import ARCHS, QUANTITIES, RANGES, UNITS, display_name, unit
 from core.units.models import build_model

@@ -9,14 +9,14 @@ import pretty_midi
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.upload_data import trace_csv, trace_npz
+from app.upload.data import trace_csv, trace_npz
 from core.insight.trace import trace
 from core.music.midi import midi_to_roll, roll_to_midi_bytes
 from core.training.pretrained import load_pretrained
 from tests import apptest
 from tests.apptest import decode
 
-PAGE = "screens/upload.py"
+PAGE = "upload/page.py"
 GATES = {"tanh RNN h", "GRU z", "GRU r", "LSTM i", "LSTM f", "LSTM o"}
 CHORDS = ((60, 64, 67), (62, 65, 69), (59, 62, 67), (60, 64, 67))
 

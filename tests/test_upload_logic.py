@@ -1,4 +1,4 @@
-"""The "Your own music" page's logic without widgets (app/upload_data.py): its sentences, the
+"""The "Your own music" page's logic without widgets (app/upload/data.py): its sentences, the
 resolutions offered, the window's views (core.insight.views, as the Lab makes them), the cursor's
 values. Outside a page run the page's language is English. The widgets that use these are
 drawn by the AppTest tests in test_upload.py."""
@@ -7,8 +7,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from app import model_files, text, upload_inputs
-from app import upload_data as up
+from app import model_files, text
+from app.upload import data as up
+from app.upload import inputs as upload_inputs
 from core.insight.views import window_view
 from core.music.midi import MAX_STEPS, MidiError, MidiRoll
 from core.units import UNITS
@@ -118,10 +119,10 @@ def test_both_pages_offer_every_dataset_with_both_equations():
     every = {(d, v) for d in datasets for v in VARIANTS}
     sets = model_files.shipped_sets()
     assert set(sets) == every
-    upload = apptest.open_page("screens/upload.py")
+    upload = apptest.open_page("upload/page.py")
     assert sorted(upload.selectbox(key="up_set").options) == sorted(up.set_label(k, sets[k]) for k in every)
     assert "MuseData, the paper's equations (tanh RNN 100 units, GRU 46 units, LSTM 36 units; reads " \
            "eighth notes)" in upload.selectbox(key="up_set").options
-    tools = apptest.open_page("screens/tools.py")
+    tools = apptest.open_page("tools/page.py")
     assert sorted(tools.selectbox(key="tools_set").options) == sorted(
         f"{dataset_title(d)}, {'PyTorch' if v == 'torch' else 'paper'} equations" for d, v in every)

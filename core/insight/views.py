@@ -4,7 +4,7 @@ A view of one model is steps ``start .. stop-1`` of what its charts draw: its bo
 quantities (gates and candidate, ``core.units.Unit.bounded``), ``h``, the state whose path the
 charts draw (``Unit.state``: the LSTM's memory c, else h), the prediction and its NLL, that
 state's first two principal components and its units ordered by variance. The Lab's worker
-(``core.lab.Lab.views``) and the upload page (``app.upload_data.window_views``) both make it here,
+(``core.lab.Lab.views``) and the upload page (``app.upload.data.window_views``) both make it here,
 so the two pages' charts read the same numbers. numpy only: the web server imports this
 module without torch.
 """

@@ -49,14 +49,14 @@ COMPUTE = {
 }
 MODELS_KEPT = 24       # models a worker keeps built for ``compute`` (pretrained sets, Lab snapshots)
 
-# -- the page (app/views.py) ------------------------------------------------------------------------
+# -- the page (app/lab/views.py) ------------------------------------------------------------------------
 FAST_S = 0.4    # metrics + loss chart refresh, while training or while the worker gets ready;
                 # a paused page sends nothing (an idle page costs the server nothing)
 PENDING_S = 60.0  # after Play / Pause the page refreshes until the worker confirms, at most this long
 SLOW_S = 2.5    # gates / states / prediction refresh while training (a trace is ~10 ms, a chart more)
 NOTE_S = 10.0   # a note on the worker (restarted, culled) stays this long: the fragment reruns every
                 # FAST_S, and a note shown once would be gone before anyone read it
-BOARD_S = 2.0   # the class board's refresh (app/board_views.py): it reads what the students' pages last
+BOARD_S = 2.0   # the class board's refresh (app/board/views.py): it reads what the students' pages last
                 # got from their workers (``LabClient.numbers``), so it sends the workers nothing
 
 # -- the client's waits (app/worker.py) -------------------------------------------------------------

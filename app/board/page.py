@@ -2,7 +2,9 @@
 projector. Without the right key: a message, and no session data at all."""
 import streamlit as st
 
-from app import board, board_views, display
+from app import classroom as board
+from app import display
+from app.board import views as board_views
 from app.i18n import t
 
 st.title(t("board.title"))

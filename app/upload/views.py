@@ -2,18 +2,18 @@
 overview, the window's views in tabs, the trace downloads and sampled continuations.
 
 Projector mode keeps the piano roll, the gates and the NLL overview: no long captions, audio,
-downloads or sampling (``app/screens/upload.py`` leaves the last two out).
+downloads or sampling (``app/upload/page.py`` leaves the last two out).
 """
 import numpy as np
 import streamlit as st
 
 from app import session
-from app import upload_data as up
 from app.display import chart, projector
 from app.figures import gates_figure, panels_for, prediction_figure, states_figure
 from app.figures.common import model_name
 from app.figures.piece import add_cursor, cursor_figure, nll_overview_figure, piece_figure
 from app.i18n import lang, t
+from app.upload import data as up
 from core.music.audio import FLUIDSYNTH, render_wav
 from core.music.midi import roll_to_midi_bytes
 from core.music.rolls import roll_digest

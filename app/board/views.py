@@ -1,7 +1,7 @@
 """The class board as the pages draw it: the student's name field in the Lab's sidebar, the
 teacher's key at the board's door, and the live board (table, chart, ranking).
 
-The board's fragment reads this server's memory only (``app.board``): a refresh every
+The board's fragment reads this server's memory only (``app.classroom``): a refresh every
 ``BOARD_S`` seconds costs the server a table, a figure of six traces and their delta, and sends
 no worker anything. Names go into markdown escaped, so a name is always text, never a link or
 a format.
@@ -11,7 +11,8 @@ import string
 
 import streamlit as st
 
-from app import board, display
+from app import classroom as board
+from app import display
 from app.figures.board import board_figure
 from app.figures.common import model_name
 from app.i18n import dataset_title, lang, t

@@ -1,7 +1,7 @@
 """The Paper page's parts: the protocol's choice, Table 2 with its notes and download, the
 independent check, the seed spread, the paper's own unit equations, Figure 2's curves and the
-small rerun. The results come from ``app.paper_results`` (read once: files in the repo), the
-words from ``app.paper_text``; ``app/screens/paper.py`` puts the parts in order.
+small rerun. The results come from ``app.paper.results`` (read once: files in the repo), the
+words from ``app.paper.words``; ``app/paper/page.py`` puts the parts in order.
 
 Projector mode keeps the table and the curves; the page leaves the long text and the rerun out.
 """
@@ -9,11 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from app import display
-from app import paper_results as paper
-from app import paper_text as words
 from app.display import projector
 from app.figures.loss import loss_figure
 from app.i18n import lang, t, table
+from app.paper import results as paper
+from app.paper import words
 from core.music.data import available_datasets
 from core.training.reproduce import PROTOCOLS
 

@@ -1,14 +1,14 @@
 """The Paper page: Table 2 and Figure 2 of Chung et al. 2014, reproduced by GateLab's core.
 
 Projector mode keeps the table and the curves; the long text and the rerun section stay out.
-This script only puts the page's parts in order: the parts are ``app.paper_views``, their words
-``app.paper_text``, the results and the rerun ``app.paper_results``.
+This script only puts the page's parts in order: the parts are ``app.paper.views``, their words
+``app.paper.words``, the results and the rerun ``app.paper.results``.
 """
 import streamlit as st
 
-from app import paper_views as views
 from app.display import projector
 from app.i18n import t
+from app.paper import views
 
 st.title(t("paper.title"))
 if not projector():

@@ -1,15 +1,16 @@
 """The Lab: tanh RNN, GRU and LSTM learn the same music side by side, gates and states in view.
 
 A projector shows the transport, the metrics, the loss chart and the gates; teacher mode
-(``?teacher=1``) keeps the URL's settings and hides their widgets (``app/controls.py``).
+(``?teacher=1``) keeps the URL's settings and hides their widgets (``app/lab/controls.py``).
 """
 import streamlit as st
 
-from app import controls, display, model_files, session, views
+from app import display, model_files, session
 from app.equations import READOUT, equations, note
 from app.figures.common import model_name
 from app.guide_text import short_guide
 from app.i18n import lang, t
+from app.lab import controls, views
 from core.lab.protocol import too_large
 
 projector = display.projector()

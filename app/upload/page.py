@@ -1,19 +1,19 @@
 """Your own music: upload a MIDI file and see how each unit processes it, with the shipped
 pretrained models (at once) or the models trained in this session on the Lab page.
 
-This script only puts the page's parts in order: the choices are ``app.upload_inputs``, the
-charts and actions ``app.upload_views``, the logic and words without widgets ``app.upload_data``.
+This script only puts the page's parts in order: the choices are ``app.upload.inputs``, the
+charts and actions ``app.upload.views``, the logic and words without widgets ``app.upload.data``.
 """
 import os
 
 import streamlit as st
 
 from app import model_files
-from app import upload_data as up
 from app.display import projector
 from app.i18n import t
-from app.upload_inputs import choose_file, choose_models, choose_resolution, read_piece, traces_for, window_controls
-from app.upload_views import downloads, sampling, show_overview, show_piece, show_views
+from app.upload import data as up
+from app.upload.inputs import choose_file, choose_models, choose_resolution, read_piece, traces_for, window_controls
+from app.upload.views import downloads, sampling, show_overview, show_piece, show_views
 
 # Projector mode keeps the piano roll, the gates and the NLL overview: no long captions, audio,
 # downloads or sampling.

@@ -3,7 +3,7 @@ the pretrained models or this session's Lab models. The maths is in ``core.insig
 ``core.units.teaching_cells``; this page picks, calls and draws.
 
 This script only puts the page's parts in order: the choice of models and piece and the tools
-themselves are ``app.tools_views``, their logic and words without widgets ``app.tools_data``.
+themselves are ``app.tools.views``, their logic and words without widgets ``app.tools.data``.
 """
 from functools import partial
 
@@ -11,8 +11,8 @@ import streamlit as st
 
 from app.display import projector
 from app.i18n import t
-from app.tools_data import TOOLS
-from app.tools_views import VIEWS, choose_tool, setup
+from app.tools.data import TOOLS
+from app.tools.views import VIEWS, choose_tool, setup
 
 st.title(t("tools.title"))
 if projector():   # the chart first: the choice of models and piece folds away

@@ -8,7 +8,8 @@ from dataclasses import asdict, fields
 
 import streamlit as st
 
-from app import board, session, teacher
+from app import classroom as board
+from app import session, teacher
 from app.figures.common import model_name
 from app.i18n import dataset_title, t, table
 from app.teacher import control

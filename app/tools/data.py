@@ -2,14 +2,14 @@
 have gates, the saturation snapshots kept while following the Lab, the memory tool's slider
 ranges, the clamps offered and their labels, and the equation stepper's heading.
 
-The widgets that use these are in ``app.tools_views``; outside a page run the page's language
+The widgets that use these are in ``app.tools.views``; outside a page run the page's language
 is English. Imports no torch (the web server runs this).
 """
 from app.choosers import variant_name
 from app.figures.common import model_name
 from app.i18n import t as tx  # t is a time step here
-from app.stepper import input_keys
 from app.teacher import labels
+from app.tools.stepper import input_keys
 from core.units import UNITS
 from core.units.records import Clamp
 

@@ -5,8 +5,8 @@ window; and what they give (the piece, the traces), kept in the session so that 
 import streamlit as st
 
 from app import model_files, session
-from app import upload_data as up
 from app.i18n import t
+from app.upload import data as up
 from core.music.data import dataset_steps_per_beat
 from core.music.midi import MidiError, midi_to_roll, upload_limit, upload_limit_mb
 from core.music.rolls import roll_digest

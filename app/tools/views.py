@@ -1,16 +1,15 @@
 """The Gate tools page's parts: the choice of models and piece, and the four tools (gate
 saturation, gate interventions, memory length, the equation stepper), each with its controls
 and its chart. The maths is in ``core.insight.analysis`` and ``core.units.teaching_cells``, computed by this
-session's worker (``app.session``); the logic without widgets is in ``app.tools_data``.
+session's worker (``app.session``); the logic without widgets is in ``app.tools.data``.
 
 Projector mode leaves the explanations out (the chart speaks) and keeps the essential controls;
-``app/screens/tools.py`` puts the parts in order.
+``app/tools/page.py`` puts the parts in order.
 """
 import streamlit as st
 
 from app import choosers as tm
 from app import model_files, session, teacher
-from app import tools_data as tools
 from app.display import chart, projector
 from app.figures.common import model_name
 from app.figures.intervention import intervention_figure
@@ -18,7 +17,8 @@ from app.figures.memory import memory_figure
 from app.figures.saturation import saturation_figure
 from app.i18n import lang
 from app.i18n import t as tx  # t is a time step here
-from app.stepper import stepper_lines
+from app.tools import data as tools
+from app.tools.stepper import stepper_lines
 from core.insight.lesson import answer_step
 from core.units import UNITS
 from core.units.records import Clamp

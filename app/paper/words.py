@@ -1,7 +1,7 @@
 """What the Paper page writes, without widgets: the tables' headers, cells and number formats,
 its sentences (the independent check, the seed spread, what has not run yet) and its option
-labels. The results themselves come from ``app.paper_results``; the widgets that show these
-are in ``app.paper_views``. Outside a page run the page's language is English.
+labels. The results themselves come from ``app.paper.results``; the widgets that show these
+are in ``app.paper.views``. Outside a page run the page's language is English.
 """
 from app.i18n import dataset_title, t, table
 from core.training.reproduce import PROTOCOLS

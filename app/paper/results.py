@@ -25,7 +25,7 @@ from core.training.reproduce import (
 from core.units import ARCHS, display_name
 from core.units.costs import formula, multiply_adds, seconds_to_reach
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository: app/paper/results.py
 RESULTS = ROOT / "results" / "reproduce"
 MAX_CANDIDATES, MAX_EPOCHS = 4, 20
 
