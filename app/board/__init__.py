@@ -1,3 +1,3 @@
-"""The class board page (``page.py``, behind the teacher's key): its widgets (``views``); what it
+"""The class board page (``board.py``, behind the teacher's key): its widgets (``views``); what it
 reads, the class as this server knows it: ``app.classroom``.
 """

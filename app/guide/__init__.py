@@ -1,1 +1,1 @@
-"""The guide page for teachers (``page.py``; its words: ``app.guide_text``)."""
+"""The guide page for teachers (``guide.py``; its words: ``app.guide_text``)."""

@@ -1,3 +1,3 @@
 """The Lab page: the setup in the sidebar (``controls``), the live numbers, loss chart, gates,
-states and prediction (``views``); ``page.py`` puts them in order.
+states and prediction (``views``); ``<page>.py`` puts them in order.
 """

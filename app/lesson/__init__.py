@@ -1,1 +1,1 @@
-"""The lesson page (``page.py``): one click trains the three units on the long-memory task."""
+"""The lesson page (``lesson.py``): one click trains the three units on the long-memory task."""

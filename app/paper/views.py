@@ -1,7 +1,7 @@
 """The Paper page's parts: the protocol's choice, Table 2 with its notes and download, the
 independent check, the seed spread, the paper's own unit equations, Figure 2's curves and the
 small rerun. The results come from ``app.paper.results`` (read once: files in the repo), the
-words from ``app.paper.words``; ``app/paper/page.py`` puts the parts in order.
+words from ``app.paper.words``; ``app/paper/paper.py`` puts the parts in order.
 
 Projector mode keeps the table and the curves; the page leaves the long text and the rerun out.
 """

@@ -4,7 +4,7 @@ and its chart. The maths is in ``core.insight.analysis`` and ``core.units.teachi
 session's worker (``app.session``); the logic without widgets is in ``app.tools.data``.
 
 Projector mode leaves the explanations out (the chart speaks) and keeps the essential controls;
-``app/tools/page.py`` puts the parts in order.
+``app/tools/tools.py`` puts the parts in order.
 """
 import streamlit as st
 

@@ -1,7 +1,7 @@
 """The "Your own music" page's logic, without widgets: which models to apply, their traces on
 the uploaded piece, the window the charts show, the cursor's values, the downloads and the
 page's sentences (in the page's language). Its widgets are ``app.upload.inputs`` (choices) and
-``app.upload.views`` (charts, downloads, sampling); ``app/upload/page.py`` puts them in order.
+``app.upload.views`` (charts, downloads, sampling); ``app/upload/upload.py`` puts them in order.
 
 Models are named by ``app.model_files`` (``core.units.records.ModelRef``: a shipped checkpoint by
 its manifest name, or the Lab's weights as its worker sent them, ``app.session.trained_weights``)

@@ -2,7 +2,7 @@
 overview, the window's views in tabs, the trace downloads and sampled continuations.
 
 Projector mode keeps the piano roll, the gates and the NLL overview: no long captions, audio,
-downloads or sampling (``app/upload/page.py`` leaves the last two out).
+downloads or sampling (``app/upload/upload.py`` leaves the last two out).
 """
 import numpy as np
 import streamlit as st
