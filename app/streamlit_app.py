@@ -17,20 +17,20 @@ from app import display, i18n
 from app.i18n import t
 from app.worker import pool
 
-APP = ROOT / "app"  # each page is the page.py of its package (app/<page>/)
+APP = ROOT / "app"  # each page's script is app/<page>/<page>.py (its file's name is its url_path, as AppTest asks)
 # No icons: material-icon favicons are fetched online. A projector link opens with the sidebar
 # folded away, so the charts get the whole width of a 1280-pixel screen.
 st.set_page_config(page_title="GateLab", layout="wide",
                    initial_sidebar_state="collapsed" if display.projector() else "auto")
 PAGES = [
-    st.Page(str(APP / "lab" / "page.py"), title=t("common.pages.lab"), url_path="lab", default=True),
-    st.Page(str(APP / "upload" / "page.py"), title=t("common.pages.upload"), url_path="upload"),
-    st.Page(str(APP / "paper" / "page.py"), title=t("common.pages.paper"), url_path="paper"),
-    st.Page(str(APP / "tools" / "page.py"), title=t("common.pages.tools"), url_path="tools"),
-    st.Page(str(APP / "lesson" / "page.py"), title=t("common.pages.lesson"), url_path="lesson"),
-    st.Page(str(APP / "guide" / "page.py"), title=t("common.pages.guide"), url_path="guide"),
+    st.Page(str(APP / "lab" / "lab.py"), title=t("common.pages.lab"), url_path="lab", default=True),
+    st.Page(str(APP / "upload" / "upload.py"), title=t("common.pages.upload"), url_path="upload"),
+    st.Page(str(APP / "paper" / "paper.py"), title=t("common.pages.paper"), url_path="paper"),
+    st.Page(str(APP / "tools" / "tools.py"), title=t("common.pages.tools"), url_path="tools"),
+    st.Page(str(APP / "lesson" / "lesson.py"), title=t("common.pages.lesson"), url_path="lesson"),
+    st.Page(str(APP / "guide" / "guide.py"), title=t("common.pages.guide"), url_path="guide"),
     # The teacher's class board: in no page menu; without its key it shows no session data.
-    st.Page(str(APP / "board" / "page.py"), title=t("common.pages.board"), url_path="board", visibility="hidden"),
+    st.Page(str(APP / "board" / "board.py"), title=t("common.pages.board"), url_path="board", visibility="hidden"),
 ]
 
 pool().zygote()  # once per server: the workers' warm parent starts while the first page draws

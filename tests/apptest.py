@@ -18,7 +18,7 @@ def new_app(timeout: float = 90, **params) -> AppTest:
 
 
 def open_page(page: str, timeout: float = 90, **params) -> AppTest:
-    """``page`` (e.g. ``"paper/page.py"``) run once with URL parameters; it raised nothing."""
+    """``page`` (e.g. ``"paper/paper.py"``) run once with URL parameters; it raised nothing."""
     at = new_app(timeout, **params)
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]

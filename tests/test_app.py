@@ -127,7 +127,7 @@ def test_a_missing_dataset_is_an_error_message(tmp_path, monkeypatch):
 
 
 def test_the_guide_page_renders():
-    at = open_page("guide/page.py")
+    at = open_page("guide/guide.py")
     assert at.title[0].value == "How to read GateLab"
     client = at.session_state["lab_client"] if "lab_client" in at.session_state else None
     if client is not None:

@@ -82,7 +82,7 @@ def students(as_student):
                                     {"key": "", "lang": "ko"}, {"key": "wrong", "projector": "1"}])
 def test_without_the_key_the_board_shows_a_message_and_no_session_data(students, params):
     params = {k: board.teacher_key() + "x" if v == "KEY+" else v for k, v in params.items()}
-    at = open_page("board/page.py", **params)
+    at = open_page("board/board.py", **params)
     [message] = values(at, "warning")
     assert "/board?key=" in message and bool(HANGUL.search(message)) == (params.get("lang") == "ko")
     text = page_text(at)
@@ -107,7 +107,7 @@ def valid_metrics(at) -> dict[str, str]:
 
 def test_the_board_shows_each_open_lab_as_its_page_does(students):
     hypatia, euclid = students
-    at = open_page("board/page.py", key=board.teacher_key())
+    at = open_page("board/board.py", key=board.teacher_key())
     assert "key" not in at.query_params  # off the address bar a projector shows
     rows = row_cells(at)
     assert {"Hypatia", "Euclid"} <= set(rows)
@@ -138,7 +138,7 @@ def test_the_board_shows_each_open_lab_as_its_page_does(students):
 
 
 def test_the_board_in_korean_and_projector_mode(students):
-    at = open_page("board/page.py", key=board.teacher_key(), lang="ko", projector="1")
+    at = open_page("board/board.py", key=board.teacher_key(), lang="ko", projector="1")
     header = [m for m in values(at, "markdown") if m.startswith("| ")][0].splitlines()[0]
     assert header.startswith("| 학생 | 데이터 | 유닛 | 업데이트 |") and "GRU 검증 NLL" in header
     assert HANGUL.search(values(at, "title")[0])

@@ -57,11 +57,11 @@ def test_no_page_imports_torch_into_the_server():
     a second copy of PyTorch, and its interpreter lock is never held by model maths: every page
     has its session's worker compute (the Gate tools here trace three shipped models)."""
     code = ("import sys; from tests.apptest import new_app\n"
-            "for page in ['lab/page.py', 'tools/page.py', 'upload/page.py', 'lesson/page.py',\n"
-            "             'paper/page.py', 'guide/page.py', 'board/page.py']:\n"
+            "for page in ['lab/lab.py', 'tools/tools.py', 'upload/upload.py', 'lesson/lesson.py',\n"
+            "             'paper/paper.py', 'guide/guide.py', 'board/board.py']:\n"
             "    at = new_app(archs='lstm', budget='2000'); at.switch_page(page).run(timeout=120)\n"
             "    assert not at.exception, (page, [e.value for e in at.exception])\n"
-            "    assert page != 'tools/page.py' or at.get('plotly_chart'), 'no tool drawn'\n"
+            "    assert page != 'tools/tools.py' or at.get('plotly_chart'), 'no tool drawn'\n"
             "print('torch' in sys.modules, 'numba' in sys.modules, flush=True)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          timeout=400, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",

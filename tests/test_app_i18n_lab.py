@@ -119,7 +119,7 @@ def test_teacher_mode_keeps_the_urls_settings_and_hides_their_widgets():
 
 
 def test_the_guide_page_speaks_korean():
-    at = open_page("guide/page.py", lang="ko")
+    at = open_page("guide/guide.py", lang="ko")
     assert at.title[0].value == "GateLab 읽는 법"
     assert "네 번의 클릭으로 하는 수업" in at.markdown[0].value
     if "lab_client" in at.session_state:
@@ -129,7 +129,7 @@ def test_the_guide_page_speaks_korean():
 def test_an_unknown_language_in_the_url_is_said_in_every_language():
     """``?lang=kr`` opens the page in English and says why, in English and in Korean (whoever
     asked for another language may not read English); a language GateLab speaks says nothing."""
-    at = open_page("guide/page.py", lang="kr")
+    at = open_page("guide/guide.py", lang="kr")
     choices = "en (English), ko (한국어)"
     assert at.title[0].value == "How to read GateLab"
     assert [w.value for w in at.sidebar.warning] == [
@@ -138,7 +138,7 @@ def test_an_unknown_language_in_the_url_is_said_in_every_language():
         f"다음 중에서 고르세요: {choices}."]
     assert at.selectbox(key="ui_lang").value == "en"
     for good in ("en", "ko"):
-        assert not open_page("guide/page.py", lang=good).sidebar.warning
-    teacher = open_page("guide/page.py", lang="xx", teacher="1")
+        assert not open_page("guide/guide.py", lang=good).sidebar.warning
+    teacher = open_page("guide/guide.py", lang="xx", teacher="1")
     assert [w.value for w in teacher.sidebar.warning] == [
         w.value.replace("lang=kr", "lang=xx") for w in at.sidebar.warning]

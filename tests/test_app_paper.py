@@ -7,7 +7,7 @@ from tests.apptest import open_page
 
 
 def page(**params):
-    return open_page("paper/page.py", **params)
+    return open_page("paper/paper.py", **params)
 
 
 def test_table_and_curves_render_from_the_committed_results():

@@ -16,7 +16,7 @@ from core.training.settings import LabSettings
 from core.units.teaching_cells import Clamp
 from tests.apptest import decode, new_app
 
-PAGE = "tools/page.py"
+PAGE = "tools/tools.py"
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from core.music.data import load_dataset
 from core.training.pretrained import model_from_weights
 from tests.apptest import open_page
 
-PAGE = "lesson/page.py"
+PAGE = "lesson/lesson.py"
 
 
 def open_lesson(**params) -> AppTest:

@@ -115,7 +115,7 @@ def test_the_lab_plays_the_window_its_views_show(monkeypatch):
     from app.lab.views import LISTEN_BPM
     from tests import apptest
 
-    at = apptest.open_page("lab/page.py")
+    at = apptest.open_page("lab/lab.py")
     assert not at.get("audio") and at.button(key="lab_listen").label == "Listen to this window"
     at.button(key="lab_listen").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -132,11 +132,11 @@ def test_the_lab_plays_the_window_its_views_show(monkeypatch):
                for c in at.caption)
 
     monkeypatch.setenv(SOUNDFONT_ENV, "/nonexistent.sf2")
-    at = apptest.open_page("lab/page.py", lang="ko")
+    at = apptest.open_page("lab/lab.py", lang="ko")
     at.button(key="lab_listen").click().run()
     assert len(at.get("audio")) == 1 and at.session_state["lab_audio"][2] == SINE
     assert any("사인파로" in c.value for c in at.caption)
-    at = apptest.open_page("lab/page.py", projector="1")
+    at = apptest.open_page("lab/lab.py", projector="1")
     assert not [b for b in at.button if b.key == "lab_listen"]
 
 

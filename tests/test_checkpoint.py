@@ -77,3 +77,23 @@ def test_a_checkpoint_that_would_run_code_is_refused_without_running_it(tmp_path
     with pytest.raises(CheckpointError):
         checkpoint.load(tmp_path / "evil.pt")
     assert not os.path.exists(marker)
+
+
+def test_a_checkpoint_written_before_core_became_packages_still_loads():
+    """tests/data/lstm-paper-before-packages.pt was written by `python -m core train --dataset
+    chorales --arch lstm --variant paper --epochs 1` at 36b1810, when core/ was one flat folder:
+    it loads (weights_only), is the model it was, and scores the test NLL that run recorded."""
+    import math
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "lstm-paper-before-packages.pt"
+    model, meta = checkpoint.load(path)
+    assert (model.spec.arch, model.spec.variant, model.spec.units) == ("lstm", "paper", 34)
+    assert sum(p.numel() for p in model.parameters()) == 20046
+    out = subprocess.run([sys.executable, "-m", "core", "evaluate", "--checkpoint", str(path), "--dataset", "chorales"],
+                         cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    nll = float(out.stdout.split("NLL per step")[1].split()[0])
+    assert math.isclose(nll, 59.696, abs_tol=0.002), out.stdout

@@ -328,7 +328,7 @@ def test_a_page_draws_its_charts_in_its_language_and_mode():
     import json
 
     from tests.apptest import open_page
-    at = open_page("paper/page.py", lang="ko", projector="1")
+    at = open_page("paper/paper.py", lang="ko", projector="1")
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     curves = next(s for s in specs if s["layout"].get("yaxis", {}).get("title", {}).get("text", "")
                   .startswith("시간 단계당 NLL"))

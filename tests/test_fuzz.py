@@ -202,8 +202,8 @@ def test_any_cli_arguments_give_a_result_or_one_clear_line(tmp_path_factory, com
 
 
 # -- URL parameters of every page ---------------------------------------------------------------------
-PAGES = ["lab/page.py", "tools/page.py", "lesson/page.py", "paper/page.py", "guide/page.py",
-         "upload/page.py", "board/page.py"]
+PAGES = ["lab/lab.py", "tools/tools.py", "lesson/lesson.py", "paper/paper.py", "guide/guide.py",
+         "upload/upload.py", "board/board.py"]
 KEYS = st.sampled_from(["dataset", "archs", "variant", "budget", "optimizer", "lr", "clip", "weight_noise",
                         "batch_size", "truncate", "carry_state", "reshuffle", "seed", "eval_every", "lang", "projector",
                         "teacher", "show", "hide", "tool", "piece", "K", "t", "arch", "gate", "value", "source",
@@ -213,11 +213,11 @@ KEYS = st.sampled_from(["dataset", "archs", "variant", "budget", "optimizer", "l
 @given(st.sampled_from(PAGES), st.dictionaries(KEYS, st.one_of(VALUES, st.lists(VALUES, min_size=2, max_size=3)),
                                                max_size=5))
 @settings(max_examples=examples(12))
-@example("lab/page.py", {"batch_size": "inf", "seed": "1e400", "budget": "-inf", "truncate": "1e999"})
-@example("tools/page.py", {"teacher": "1", "tool": "memory", "K": "inf", "piece": "1e400"})
-@example("lesson/page.py", {"teacher": "1", "step": "nan", "autostart": "1"})
-@example("board/page.py", {"key": "비밀\x00", "projector": "1", "lang": "ko"})
-@example("lab/page.py", {"name": "[x](javascript:alert(1))\n| $x$ \u202e", "archs": "gru"})
+@example("lab/lab.py", {"batch_size": "inf", "seed": "1e400", "budget": "-inf", "truncate": "1e999"})
+@example("tools/tools.py", {"teacher": "1", "tool": "memory", "K": "inf", "piece": "1e400"})
+@example("lesson/lesson.py", {"teacher": "1", "step": "nan", "autostart": "1"})
+@example("board/board.py", {"key": "비밀\x00", "projector": "1", "lang": "ko"})
+@example("lab/lab.py", {"name": "[x](javascript:alert(1))\n| $x$ \u202e", "archs": "gru"})
 def test_any_url_gives_a_page_never_a_traceback(page, params):
     at = new_app(timeout=120)
     for key, value in params.items():

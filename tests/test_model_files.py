@@ -81,13 +81,13 @@ def test_files_that_are_not_checkpoints_get_a_reason(lab_weights, tmp_path):
 
 def test_the_upload_page_offers_a_checkpoint_file_and_the_lab_its_downloads():
     from tests import apptest
-    at = apptest.open_page("upload/page.py")
+    at = apptest.open_page("upload/upload.py")
     at.radio(key="up_source").set_value("file").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(i.value == "Upload a checkpoint to apply its model." for i in at.info)
-    at = apptest.open_page("upload/page.py", lang="ko")
+    at = apptest.open_page("upload/upload.py", lang="ko")
     assert at.radio(key="up_source").options[-1] == "체크포인트 파일 (.pt)"
-    lab = apptest.open_page("lab/page.py")
+    lab = apptest.open_page("lab/lab.py")
     assert "Download the models (checkpoints)" in [e.label for e in lab.expander]
     assert lab.button(key="files_prepare").label == "Prepare the checkpoints"
 
@@ -97,7 +97,7 @@ def test_a_checkpoint_uploaded_on_the_page_draws_its_gates_and_junk_gets_a_reaso
     from tests.test_upload import GOOD, names, upload
     w = lab_weights["gru"]
     data = to_bytes(model_from_weights(w["spec"], w["state_dict"]), w["settings"], w["updates"])
-    at = apptest.open_page("upload/page.py")
+    at = apptest.open_page("upload/upload.py")
     at.radio(key="up_source").set_value("file").run()
     at.file_uploader(key="files_upload").set_value(("junk.pt", b"not a checkpoint", "application/octet-stream")).run()
     assert not at.exception and at.error[0].value.startswith("This file cannot be used as a model:")
@@ -113,7 +113,7 @@ def test_the_gate_tools_open_a_checkpoint_file_too(lab_weights):
     from tests import apptest
     w = lab_weights["gru"]
     data = to_bytes(model_from_weights(w["spec"], w["state_dict"]), w["settings"], w["updates"])
-    at = apptest.open_page("tools/page.py")
+    at = apptest.open_page("tools/tools.py")
     at.radio(key="tools_source").set_value("file").run()
     assert not at.exception and any(i.value == "Upload a checkpoint to apply its model." for i in at.info)
     at.file_uploader(key="files_upload").set_value(("gru.pt", data, "application/octet-stream")).run()
@@ -138,7 +138,7 @@ def test_the_upload_page_downloads_the_models_it_applies(lab_weights, monkeypatc
         return real(label, data, *args, **kwargs)
     real = st.download_button
     monkeypatch.setattr(st, "download_button", download_button)
-    at = apptest.open_page("upload/page.py")
+    at = apptest.open_page("upload/upload.py")
     upload(at, "chorale.mid", GOOD)
     at.button(key="up_files_prepare").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -151,7 +151,7 @@ def test_the_upload_page_downloads_the_models_it_applies(lab_weights, monkeypatc
         assert data == (Path(__file__).resolve().parents[1] / "assets" / "pretrained" / entry.file).read_bytes()
 
     monkeypatch.setattr(session, "trained_weights", lambda *a, **k: lab_weights)
-    at = apptest.open_page("upload/page.py")
+    at = apptest.open_page("upload/upload.py")
     at.radio(key="up_source").set_value("lab").run()
     upload(at, "chorale.mid", GOOD)
     at.button(key="up_files_prepare").click().run()

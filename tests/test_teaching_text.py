@@ -21,8 +21,8 @@ STEPS = ("loss", "gates", "memory")
 
 
 def computed_keys() -> list[str]:
-    """Every key the Gate tools (app/tools/data.py, app/tools/views.py, app/tools/page.py),
-    app/lesson/page.py and app/choosers.py build."""
+    """Every key the Gate tools (app/tools/data.py, app/tools/views.py, app/tools/tools.py),
+    app/lesson/lesson.py and app/choosers.py build."""
     keys = [f"tools.names.{n}" for n in TOOLS]
     keys += [f"tools.clamps.{a}.{g}{v:g}" for a in ARCHS for g, v in UNITS[a].clamps]
     keys += [f"tools.notes.{a}_{v}" for a in ARCHS for v in ("torch", "paper")]
@@ -48,7 +48,7 @@ def test_the_names_here_are_the_pages_own():
         return next(ast.literal_eval(node.value) for node in tree.body
                     if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name)
     assert tools_data.TOOLS == TOOLS and set(tools_views.VIEWS) == set(TOOLS)
-    assert constant("app/lesson/page.py", "STEPS") == STEPS
+    assert constant("app/lesson/lesson.py", "STEPS") == STEPS
     assert constant("app/choosers.py", "SOURCES") == ("shipped", "lab", "file")
 
 

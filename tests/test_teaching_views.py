@@ -82,3 +82,29 @@ def test_stepper_lines_for_every_unit_and_variant():
             assert (r"V_f \odot" in lines[1]) == (arch == "lstm" and variant == "paper")
     z_line = stepper_lines("gru", "torch", step_numbers(build_model("gru", "torch", units=2), roll, 1), 0)[1]
     assert z_line.startswith(r"z_t = 1 - \sigma")
+
+
+def test_the_units_description_adds_up_with_the_step_numbers():
+    """Every step of every unit's one description (core.units.registry), evaluated on a real
+    step's numbers (core.units.teaching_cells), gives the quantity the cell computed: the
+    description the stepper and the LaTeX read is the unit's true equations."""
+    from core.units import UNITS
+    from core.units.registry import Affine
+    act = {"sigmoid": lambda a: 1 / (1 + np.exp(-a)), "1-sigmoid": lambda a: 1 - 1 / (1 + np.exp(-a)),
+           "tanh": np.tanh}
+    form = {"": lambda v: v, "1-": lambda v: 1 - v, "tanh": np.tanh}
+    roll = (np.random.default_rng(1).random((6, 88)) < 0.2).astype(np.uint8)
+    for arch, unit in UNITS.items():
+        for variant, steps in unit.steps:
+            n = step_numbers(build_model(arch, variant, units=3, seed=2), roll, 4)
+            for step in steps:
+                if isinstance(step, Affine):
+                    a = sum(n[f"{term.part}_{step.key}"] for term in step.terms)
+                    if step.gated:
+                        a = a + n[step.gate[0]] * sum(n[f"{term.part}_{step.key}"] for term in step.gated)
+                    np.testing.assert_allclose(a, n[f"a_{step.key}"], atol=1e-5, err_msg=f"{arch} {variant}")
+                    np.testing.assert_allclose(act[step.act](a), n[step.out], atol=1e-5)
+                else:
+                    mixed = sum(np.prod([form[f](n[key]) for _, key, f in product], axis=0)
+                                for product in step.products)
+                    np.testing.assert_allclose(mixed, n[step.out], atol=1e-5, err_msg=f"{arch} {variant}")

@@ -18,7 +18,7 @@ def test_every_unit_is_complete():
         assert all(q.range in RANGES for q in u.quantities)
         assert {g for g, _ in u.clamps} <= set(u.gates)                # only gates are clamped
         assert all(value in (0.0, 1.0) for _, value in u.clamps)
-        assert {v for v, _ in u.latex} == set(VARIANTS) and all(u.equations(v) for v in VARIANTS)
+        assert {v for v, _ in u.steps} == set(VARIANTS) and all(u.equations(v) for v in VARIANTS)
         assert u.name == display_name(key) and MODEL_COLORS[key] == u.color
         assert key in stepper.LINES                                     # its numbered lines exist
     assert display_name("xlstm") == "xlstm"

@@ -16,7 +16,7 @@ from core.training.pretrained import load_pretrained
 from tests import apptest
 from tests.apptest import decode
 
-PAGE = "upload/page.py"
+PAGE = "upload/upload.py"
 GATES = {"tanh RNN h", "GRU z", "GRU r", "LSTM i", "LSTM f", "LSTM o"}
 CHORDS = ((60, 64, 67), (62, 65, 69), (59, 62, 67), (60, 64, 67))
 

@@ -3,7 +3,7 @@
 The zygote (``core.lab.worker``) pays once for what every worker needs, so that every forked
 worker starts warm: ``warm_up``. It never runs autograd, by design (``warm_up`` says why;
 ``refuse_autograd`` makes a slip fail loudly). Each worker pays autograd's own first run as it
-starts: ``warm_up_training``.
+is idle for the first time: ``warm_up_training``.
 """
 import itertools
 import os
@@ -29,7 +29,7 @@ def warm_up() -> None:
     directly (``core.units.fast_rnn.warm_up``), and the optimizers step on zero gradients set by hand.
     ``refuse_autograd`` makes any slip fail loudly, on every build (tests/test_fork_safety.py).
     What autograd's first run costs (~0.1 s, most of it the fused LSTM's backward) each worker
-    pays itself, as it starts, while its page loads: ``warm_up_training``.
+    pays itself, at its first idle moment (before the first Play): ``warm_up_training``.
     """
     import torch
 
@@ -51,7 +51,7 @@ def warm_up() -> None:
 
 
 def warm_up_training() -> None:
-    """In a forked worker, before its first command: one update of a tiny model of each kind, so
+    """In a forked worker, at its first idle moment: one update of a tiny model of each kind, so
     that autograd's first run (which the zygote may not make: ``warm_up``) is not the first Play's."""
     from core.training.train import chunk, collate
     roll = np.zeros((4, 88), dtype=np.uint8)

@@ -219,7 +219,7 @@ def run_worker(conn) -> None:
             else:
                 commands.put(message)
     threading.Thread(target=read, daemon=True).start()
-    warm_up_training()  # the page is still loading: its first reset waits in the queue meanwhile
+    cold = True  # autograd's first run is still to come (``warm_up_training``)
     while True:
         if os.getppid() != parent:  # the zygote died (even by SIGKILL): we were re-parented
             return _log("the zygote is gone")
@@ -227,6 +227,10 @@ def run_worker(conn) -> None:
             message = (commands.get(timeout=protocol.IDLE_POLL_S) if not worker.running
                        else commands.get_nowait())
         except queue.Empty:
+            if cold:  # the first idle moment: the page's first reset is answered, Play not yet pressed
+                cold = False
+                if not worker.running:
+                    warm_up_training()
             worker.tick()
             continue
         if message is None or message[1] == "stop":

@@ -4,7 +4,7 @@ the worker both use it. (The measured times come from the runs: ``Trainer.second
 update, the Lab's own trace timings.)
 
 Multiply-adds per time step of one sequence: for each of the unit's G weight blocks, W x
-(H x 88) and U h (H x H); the paper's LSTM adds its 3 peephole products; the read-out adds
+(H x 88) and U h (H x H); each peephole (the paper's LSTM has 3) adds H; the read-out adds
 88 x H. The gates' elementwise products and the nonlinearities are left out (O(H) each,
 against O(H^2) for the products).
 """
@@ -22,8 +22,8 @@ def multiply_adds(arch: str, units: int, variant: str = "torch", keys: int = N_K
 
 def formula(arch: str, variant: str = "torch") -> str:
     """``multiply_adds`` written out, e.g. "3·H·(88 + H) + 88·H" for the GRU."""
-    peepholes = " + 3·H" if arch == "lstm" and variant == "paper" else ""
-    return f"{UNITS[arch].blocks}·H·({N_KEYS} + H){peepholes} + {N_KEYS}·H"
+    peepholes = UNITS[arch].peepholes(variant)  # from its equations (``core.units.registry``)
+    return f"{UNITS[arch].blocks}·H·({N_KEYS} + H)" + (f" + {peepholes}·H" if peepholes else "") + f" + {N_KEYS}·H"
 
 
 def seconds_to_reach(rows, target: float) -> float | None:

@@ -14,14 +14,13 @@ DEFAULT_BUDGET = 20_000  # the paper's ~20k parameters
 def count_parameters(arch: str, units: int, variant: str = "torch", keys: int = N_KEYS) -> int:
     """Exact parameter count of a model: recurrent layer + read-out.
 
-    Recurrent layer: G blocks of (W: H x D, U: H x H, two biases of H); the paper LSTM adds
-    3H peephole weights. Read-out: H x 88 weights + 88 biases.
+    Recurrent layer: G blocks of (W: H x D, U: H x H, two biases of H), and H weights per
+    peephole its equations have (the paper's LSTM: 3). Read-out: H x 88 weights + 88 biases.
     """
     blocks = UNITS[arch].blocks
     H, D = units, keys
     recurrent = blocks * (H * D + H * H + 2 * H)
-    if arch == "lstm" and variant == "paper":
-        recurrent += 3 * H
+    recurrent += UNITS[arch].peepholes(variant) * H
     return recurrent + H * keys + keys
 
 
