@@ -13,7 +13,7 @@ def test_a_broken_numba_falls_back_with_one_warning_and_still_trains(tmp_path):
     broken.mkdir()
     (broken / "__init__.py").write_text("raise ImportError('Numba needs NumPy 2.3 or less')\n")
     code = ("import warnings; warnings.simplefilter('default')\n"
-            "from core import fast_rnn; from core.training.settings import Settings\n"
+            "from core.units import fast_rnn; from core.training.settings import Settings\n"
             "from core.training.train import Trainer, chunk, collate\n"
             "import numpy as np; roll = np.zeros((6, 88), np.uint8); roll[::2, 40] = 1\n"
             "t = Trainer(Settings(arch='gru', units=4))\n"
