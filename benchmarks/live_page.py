@@ -80,6 +80,15 @@ def streamlit_server(env: dict | None = None, timeout: float = 60.0, log: Path |
 
 
 @contextlib.contextmanager
+def browser_test_server(artifacts: Path):
+    """A browser test's server: Chromium must be there; the server's log is kept in ``artifacts``."""
+    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with streamlit_server(log=artifacts / "server.log") as url:
+        yield url
+
+
+@contextlib.contextmanager
 def open_browser():
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:

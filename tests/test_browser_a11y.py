@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.live_page import CHROMIUM, open_browser, streamlit_server
+from benchmarks.live_page import browser_test_server, open_browser
 from tests.test_browser_i18n import PAGES, READY, VIEWPORT, settle
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "a11y"
@@ -83,9 +83,7 @@ def axe_script() -> str:
 
 @pytest.fixture(scope="module")
 def server():
-    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with streamlit_server(log=ARTIFACTS / "server.log") as url:
+    with browser_test_server(ARTIFACTS) as url:
         yield url
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.live_page import CHROMIUM, CHROMIUM_ARGS, open_browser, streamlit_server, wait_for
+from benchmarks.live_page import CHROMIUM, CHROMIUM_ARGS, browser_test_server, open_browser, wait_for
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "i18n"
 PAGES = {"lab": "", "upload": "upload", "paper": "paper", "tools": "tools", "lesson": "lesson",
@@ -115,9 +115,7 @@ TOFU_JS = """(chars) => {
 
 @pytest.fixture(scope="module")
 def server():
-    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with streamlit_server(log=ARTIFACTS / "server.log") as url:
+    with browser_test_server(ARTIFACTS) as url:
         yield url
 
 

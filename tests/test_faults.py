@@ -68,10 +68,17 @@ def test_a_client_whose_zygote_dies_while_warming_frees_its_place():
         pool.shutdown()
 
 
-def test_a_failed_fork_leaves_the_zygote_and_other_workers_alive(tmp_path, monkeypatch):
+@pytest.fixture
+def fork_fault(tmp_path, monkeypatch) -> Path:
+    """The file that, while it exists, makes every fork of zygotes started from now on fail."""
     flag = tmp_path / "fail-next-fork"
     for name, value in plant(tmp_path / "site", GATELAB_TEST_FAIL_FORK=str(flag)).items():
         monkeypatch.setenv(name, value)
+    return flag
+
+
+def test_a_failed_fork_leaves_the_zygote_and_other_workers_alive(fork_fault):
+    flag = fork_fault
     pool = WorkerPool(limit=4, is_active=lambda s: True)
     try:
         assert pool.zygote().ready.wait(protocol.ZYGOTE_START_S)
@@ -90,10 +97,8 @@ def test_a_failed_fork_leaves_the_zygote_and_other_workers_alive(tmp_path, monke
         pool.shutdown()
 
 
-def test_a_failed_fork_is_a_message_on_the_page_and_the_page_retries(tmp_path, monkeypatch):
-    flag = tmp_path / "fail-next-fork"
-    for name, value in plant(tmp_path / "site", GATELAB_TEST_FAIL_FORK=str(flag)).items():
-        monkeypatch.setenv(name, value)
+def test_a_failed_fork_is_a_message_on_the_page_and_the_page_retries(fork_fault, monkeypatch):
+    flag = fork_fault
     monkeypatch.setattr(worker, "_pool", WorkerPool())
     try:
         assert worker.pool().zygote().ready.wait(protocol.ZYGOTE_START_S)
