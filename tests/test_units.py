@@ -5,7 +5,6 @@ import pytest
 from app.equations import equations
 from app.figures.common import MODEL_COLORS, PANELS
 from app.figures.gates import panels_for
-from app.tools import stepper
 from core.insight.trace import trace
 from core.units import ARCHS, QUANTITIES, RANGES, UNITS, display_name, unit
 from core.units.models import build_model
@@ -20,7 +19,8 @@ def test_every_unit_is_complete():
         assert all(value in (0.0, 1.0) for _, value in u.clamps)
         assert {v for v, _ in u.steps} == set(VARIANTS) and all(u.equations(v) for v in VARIANTS)
         assert u.name == display_name(key) and MODEL_COLORS[key] == u.color
-        assert key in stepper.LINES                                     # its numbered lines exist
+        for variant in VARIANTS:                                        # every quantity has its equation
+            assert {step.out for step in u.step_forms(variant)} == {q.name for q in u.quantities}
     assert display_name("xlstm") == "xlstm"
     with pytest.raises(ValueError, match="choose one of tanh, gru, lstm"):
         unit("xlstm")
