@@ -225,3 +225,18 @@ def test_worker_keeps_the_last_views_traced_and_answers_them_from_the_reader(cho
     assert worker_module._cached_reply(w, (6, "get", {"views": request, "csv": True})) is None
     w.handle("reset", LabSettings(archs=("gru",)).to_dict())
     assert worker_module._cached_reply(w, (7, "get", {"views": request})) is None  # new models
+
+
+def test_the_loss_history_kept_as_an_array_is_the_rows_as_they_grow(chorales):
+    """The loss history reads the train rows as an array kept up to date row by row (not the
+    whole list converted ten times a second): after every round of new rows, across the
+    buffer's growth, it equals a fresh conversion, binned and not."""
+    lab = Lab(LabSettings(archs=("gru",)), chorales)
+    rows = lab.train_rows["gru"]
+    for n in (3, 250, 251, 1024, 1025, 5000):
+        rows.extend((i, 0.01 * i, 5.0 + np.sin(i)) for i in range(len(rows), n))
+        want = np.asarray(rows, dtype=float)
+        got = lab.loss_history(max_points=250)["gru"]["train"]
+        idx, nll = bin_means(want[:, 2], 250)
+        np.testing.assert_array_equal(got[:, 2], nll)
+        np.testing.assert_allclose(got[:, 0], np.interp(idx, np.arange(n), want[:, 0]))

@@ -82,6 +82,7 @@ class Lab:
         self.steps, self.epoch = 0, 0          # shared batches done; current epoch (1-based)
         self._batches, self._cursor = [], 0
         self.train_rows = {a: [] for a in settings.archs}   # (updates, seconds, batch NLL)
+        self._train_arrays: dict = {}   # arch -> (buffer (capacity, 3), rows in it): train_rows as floats
         self.valid_rows = {a: [] for a in settings.archs}   # (updates, seconds, NLL, accuracy)
         self.messages: list[dict] = []
         self._views_key, self._views = None, None
@@ -162,7 +163,7 @@ class Lab:
         and ``valid`` (updates, seconds, NLL) as float arrays."""
         out = {}
         for arch in self.trainers:
-            rows = np.asarray(self.train_rows[arch], dtype=float).reshape(-1, 3)
+            rows = self._train_array(arch)
             idx, nll = bin_means(rows[:, 2], max_points)
             pos = np.arange(len(rows))
             train = np.column_stack([np.interp(idx, pos, rows[:, 0]) if len(rows) else idx,
@@ -170,6 +171,21 @@ class Lab:
             valid = np.asarray(self.valid_rows[arch], dtype=float)[:, :3]
             out[arch] = {"train": train, "valid": valid, "binned": len(rows) > max_points}
         return out
+
+    def _train_array(self, arch: str) -> np.ndarray:
+        """``train_rows[arch]`` as an (n, 3) float array, extended by the rows added since the last
+        call. The loss history is read ten times a second while training, and converting the whole
+        list each time grew with the training: 5 ms a call at 10k updates, 22 ms at 40k."""
+        rows = self.train_rows[arch]
+        buffer, n = self._train_arrays.get(arch, (np.empty((0, 3)), 0))
+        if len(rows) > n:
+            if len(rows) > len(buffer):  # capacity doubles: each row is copied O(1) times
+                grown = np.empty((max(2 * len(buffer), len(rows), 1024), 3))
+                grown[:n] = buffer[:n]
+                buffer = grown
+            buffer[n:len(rows)] = np.asarray(rows[n:], dtype=float).reshape(-1, 3)
+            self._train_arrays[arch] = (buffer, len(rows))
+        return buffer[:len(rows)]
 
     def weights(self) -> dict:
         """Per architecture: ``spec`` (ModelSpec fields), ``settings`` (core.training.train.Settings
