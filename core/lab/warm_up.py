@@ -34,13 +34,9 @@ def warm_up() -> None:
     import torch
 
     from core.insight.trace import trace
-    from core.training.train import chunk, collate
     from core.units import fast_rnn
-    roll = np.zeros((4, 88), dtype=np.uint8)
-    batch = collate(chunk([roll, roll], 0))
     with torch.no_grad():
-        for arch, variant in itertools.product(ARCHS, VARIANTS):
-            trainer = Trainer(Settings(arch=arch, variant=variant, units=2, seed=0))
+        for trainer, roll, batch in _tiny_trainers():
             trainer.model.unroll(batch.x, None)
             for p in trainer.model.parameters():
                 p.grad = torch.zeros_like(p)
@@ -53,10 +49,18 @@ def warm_up() -> None:
 def warm_up_training() -> None:
     """In a forked worker, at its first idle moment: one update of a tiny model of each kind, so
     that autograd's first run (which the zygote may not make: ``warm_up``) is not the first Play's."""
+    for trainer, _, batch in _tiny_trainers():
+        trainer.step(batch)
+
+
+def _tiny_trainers():
+    """(trainer, roll, batch): a two-unit model of every unit and variant, four silent frames and
+    a batch of two of them: what both warm-ups run every code path on."""
     from core.training.train import chunk, collate
     roll = np.zeros((4, 88), dtype=np.uint8)
+    batch = collate(chunk([roll, roll], 0))
     for arch, variant in itertools.product(ARCHS, VARIANTS):
-        Trainer(Settings(arch=arch, variant=variant, units=2, seed=0)).step(collate(chunk([roll], 0)))
+        yield Trainer(Settings(arch=arch, variant=variant, units=2, seed=0)), roll, batch
 
 
 def refuse_autograd() -> None:
