@@ -91,12 +91,13 @@ def test_the_units_description_adds_up_with_the_step_numbers():
     from core.units import UNITS
     from core.units.registry import Affine
     act = {"sigmoid": lambda a: 1 / (1 + np.exp(-a)), "1-sigmoid": lambda a: 1 - 1 / (1 + np.exp(-a)),
-           "tanh": np.tanh}
+           "tanh": np.tanh, "identity": lambda a: a}
     form = {"": lambda v: v, "1-": lambda v: 1 - v, "tanh": np.tanh}
     roll = (np.random.default_rng(1).random((6, 88)) < 0.2).astype(np.uint8)
-    for arch, unit in UNITS.items():
+    for arch, unit in UNITS.items():  # the three and every unit taken apart
         for variant, steps in unit.steps:
             n = step_numbers(build_model(arch, variant, units=3, seed=2), roll, 4)
+            assert not {g for g, _ in unit.removed} & set(n), f"{arch}: a removed gate has numbers"
             for step in steps:
                 if isinstance(step, Affine):
                     a = sum(n[f"{term.part}_{step.key}"] for term in step.terms)

@@ -8,6 +8,7 @@ import torch
 from core.insight.trace import trace
 from core.units.models import RecurrentModel, shift_inputs, step_nll
 from core.units.records import Clamp
+from core.units.registry import UNITS
 from core.units.teaching_cells import cell_numbers, step_through
 
 
@@ -52,10 +53,13 @@ def step_numbers(model: RecurrentModel, roll: np.ndarray, t: int) -> dict:
     h_prev = torch.from_numpy(states["h"][t - 1]) if t > 0 else torch.zeros(H)
     c_prev = torch.from_numpy(states["c"][t - 1]) if t > 0 and "c" in states else torch.zeros(H)
     x = shift_inputs(torch.as_tensor(roll[:t + 1], dtype=torch.float32))[t]
+    g_prev = None
+    if t > 0 and UNITS[model.spec.arch].gate_recurrence(model.spec.variant):  # reads the last step's gates
+        g_prev = torch.from_numpy(np.concatenate([states[g][t - 1] for g in ("i", "f", "o")]))
     with torch.no_grad():
-        n = cell_numbers(model, x, h_prev, c_prev)
+        n = cell_numbers(model, x, h_prev, c_prev, g_prev=g_prev)
     out = {k: v.detach().numpy().astype(np.float64) for k, v in n.items()}
     out.update(x=x.numpy(), h_prev=h_prev.numpy().astype(np.float64))
-    if model.spec.arch == "lstm":
+    if UNITS[model.spec.arch].base == "lstm":
         out["c_prev"] = c_prev.numpy().astype(np.float64)
     return out

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 
 from core.units import UNITS, fast_rnn
+from core.units.cells import MGU, PaperLSTM
+from core.units.fast_rnn import PLAIN_LSTM
 from core.units.models import RecurrentModel, shift_inputs, step_nll
 from core.units.records import Trace
 from core.units.teaching_cells import layer_numbers, step_through
@@ -33,48 +35,61 @@ def _previous(states: torch.Tensor) -> torch.Tensor:
     return torch.cat([states.new_zeros(1, states.shape[1]), states[:-1]])
 
 
-def _peepholes(rnn) -> torch.Tensor:
-    """V_i, V_f, V_o as a (3, H) tensor; zeros for PyTorch's LSTM, which has none."""
-    if hasattr(rnn, "weight_peep_l0"):
-        return rnn.weight_peep_l0.detach().float()
-    return torch.zeros(3, rnn.hidden_size)
-
-
 def _np(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.detach().cpu().float().numpy())
 
 
+def _loop_weights(rnn):
+    """The layer's weights as its compiled loop reads them (float32 numpy): W_ih, b_ih, W_hh,
+    b_hh, and for the LSTM family the peepholes (3, H), R and the switches; an LSTM variant and
+    the MGU in the layout of the unit whose loop they run (``core.units.cells``)."""
+    if isinstance(rnn, PaperLSTM):
+        W_ih, b_ih, W_hh, b_hh, peep, R, modes = rnn.full_layout()
+        return [_np(t) for t in (W_ih, b_ih, W_hh, b_hh, peep, R)] + [np.asarray(modes, np.int64)]
+    if isinstance(rnn, MGU):
+        return [_np(t) for t in rnn.gru_layout()]
+    weights = [_np(t) for t in (rnn.weight_ih_l0, rnn.bias_ih_l0, rnn.weight_hh_l0, rnn.bias_hh_l0)]
+    if isinstance(rnn, torch.nn.LSTM):  # PyTorch's: no peepholes, no switches
+        H = rnn.hidden_size
+        weights += [np.zeros((3, H), np.float32), np.zeros((1, 1), np.float32), np.array(PLAIN_LSTM, np.int64)]
+    return weights
+
+
 def _run_states(model: RecurrentModel, x: torch.Tensor):
-    """Hidden states h (T, H) and, for the LSTM, cells c (T, H), in float32 on the CPU.
+    """Hidden states h (T, H), for the LSTM family cells c (T, H) (else None), and for a full gate
+    recurrence the gates i, f, o (T, 3H) (else None), in float32 on the CPU.
 
     With numba, the training's compiled forward loops at batch 1 (``core.units.fast_loops``);
     without it, the module's own forward pass (for the LSTM, whose module does not return
     its cells, the teaching form step by step).
     """
-    rnn, arch, paper = model.rnn, model.spec.arch, model.spec.variant == "paper"
+    rnn, arch, variant = model.rnn, model.spec.arch, model.spec.variant
+    lstm = UNITS[arch].base == "lstm"
     x = x.detach().cpu().float()
-    W_hh, b_hh = _np(rnn.weight_hh_l0), _np(rnn.bias_hh_l0)
-    gi = (x.numpy() @ _np(rnn.weight_ih_l0).T + _np(rnn.bias_ih_l0))[None]   # (1, T, G*H)
+    if not fast_rnn.available():
+        if lstm:
+            states = step_through(_Float32View(rnn), arch, variant, x, gates=True)
+            return states["h"], states["c"], states.get("ifo")
+        return model.hidden(x.to(next(model.parameters())).unsqueeze(0))[0].cpu().float(), None, None
+    W_ih, b_ih, W_hh, b_hh, *lstm_extra = _loop_weights(rnn)
+    gi = (x.numpy() @ W_ih.T + b_ih)[None]                   # (1, T, G*H)
     T, H = gi.shape[1], rnn.hidden_size
     hs, h0 = np.empty((1, T, H), np.float32), np.zeros((1, H), np.float32)
-    if not fast_rnn.available():
-        if arch == "lstm":
-            states = step_through(_Float32View(rnn), arch, model.spec.variant, x)
-            return states["h"], states["c"]
-        return model.hidden(x.to(next(model.parameters())).unsqueeze(0))[0].cpu().float(), None
     Ut = np.ascontiguousarray(W_hh.T)
-    if arch == "lstm":
+    if lstm:
+        peep, R, modes = lstm_extra
         cs, gates = np.empty_like(hs), np.empty_like(gi)
-        fast_rnn.call("lstm_forward", gi, h0, h0, Ut, b_hh, _np(_peepholes(rnn)), hs, cs, gates)
-        return torch.from_numpy(hs[0]), torch.from_numpy(cs[0])
+        fast_rnn.call("lstm_forward", gi, h0, h0, Ut, b_hh, peep, np.ascontiguousarray(R.T), modes, hs, cs, gates)
+        ifo = np.concatenate([gates[0, :, :2 * H], gates[0, :, 3 * H:]], axis=-1) if modes[5] else None
+        return torch.from_numpy(hs[0]), torch.from_numpy(cs[0]), None if ifo is None else torch.from_numpy(ifo)
     if arch == "tanh":
         fast_rnn.call("tanh_forward", gi, h0, Ut, b_hh, hs)
-    elif paper:
+    elif variant == "paper" or arch == "mgu":
         Ut_rz, Ut_n = np.ascontiguousarray(Ut[:, :2 * H]), np.ascontiguousarray(Ut[:, 2 * H:])
         fast_rnn.call("paper_gru_forward", gi, h0, Ut_rz, Ut_n, b_hh, hs, np.empty_like(gi))
     else:
         fast_rnn.call("gru_forward", gi, h0, Ut, b_hh, hs, np.empty_like(gi), np.empty_like(hs))
-    return torch.from_numpy(hs[0]), None
+    return torch.from_numpy(hs[0]), None, None
 
 
 _THREADS = {"lock": threading.Lock(), "depth": 0, "before": 1}
@@ -119,9 +134,11 @@ def _trace(model: RecurrentModel, roll: np.ndarray) -> Trace:
         raise ValueError("cannot trace an empty piece (0 steps)")
     target = torch.as_tensor(np.asarray(roll), dtype=torch.float32)
     x = shift_inputs(target)                                   # (T, 88)
-    h_run, c_run = _run_states(model, x)                       # (T, H) each
+    h_run, c_run, ifo = _run_states(model, x)                  # (T, H) each; (T, 3H)
     c_prev = _previous(c_run) if c_run is not None else None
-    numbers = layer_numbers(_Float32View(model.rnn), spec.arch, spec.variant, x, _previous(h_run), c_prev)
+    g_prev = _previous(ifo) if ifo is not None else None
+    numbers = layer_numbers(_Float32View(model.rnn), spec.arch, spec.variant, x, _previous(h_run), c_prev,
+                            g_prev=g_prev)
     states = {name: numbers[name] for name in (*UNITS[spec.arch].traced, "h")}
     W_out, b_out = model.out.weight.detach().cpu().float(), model.out.bias.detach().cpu().float()
     logits = states["h"] @ W_out.T + b_out                     # (T, 88)
@@ -137,5 +154,8 @@ class _Float32View:
 
     def __init__(self, rnn):
         self.hidden_size = rnn.hidden_size
+        for name in ("switches", "blocks", "peeps"):  # an LSTM variant's (core.units.cells.PaperLSTM)
+            if hasattr(rnn, name):
+                setattr(self, name, getattr(rnn, name))
         for name, p in rnn.named_parameters():
             setattr(self, name, p.detach().cpu().float())

@@ -10,7 +10,7 @@ What a model is (its shape, its size for a budget): ``core.units.spec``.
 import math
 from dataclasses import asdict, dataclass, field, fields
 
-from core.units import ARCHS, UNITS
+from core.units import ALL_ARCHS, ARCHS, UNITS
 from core.units.spec import DEFAULT_BUDGET, DEVICES, VARIANTS, ModelSpec, units_for_budget
 
 OPTIMIZERS = ("adam", "rmsprop")
@@ -68,12 +68,17 @@ class Training:
 class Settings(Training):
     """Everything that decides one training run (the CLI's ``train``, the reproduction, each
     Lab model)."""
-    arch: str = setting("gru", "recurrent unit", choices=ARCHS)
+    arch: str = setting("gru", "recurrent unit: one of the paper's three, or a unit taken apart "
+                               "(LSTM variants lstm-nig ... lstm-fgr, the MGU)", choices=ALL_ARCHS)
     units: int = setting(0, "hidden units; 0 = choose from the budget (the paper's: "
                             + ", ".join(f"{UNITS[a].name} {UNITS[a].paper_units}" for a in ARCHS) + ")",
                          group="size")
     epochs: int = setting(20, "passes over the training split at most")
     patience: int = setting(5, "early stopping: epochs without a better validation NLL")
+    lr_drops: int = setting(0, "on each of the first this many plateaus (patience epochs without a better "
+                               "validation NLL), go back to the best weights and multiply the learning "
+                               "rate by lr_drop instead of stopping")
+    lr_drop: float = setting(0.1, "the factor of each learning-rate drop (see lr_drops)")
     device: str = setting("cpu", "the device: cpu, cuda, or auto (CUDA when available)", choices=DEVICES)
 
     def __post_init__(self):
@@ -81,10 +86,12 @@ class Settings(Training):
 
     def validate(self) -> None:
         super().validate()
-        if self.arch not in ARCHS:
-            raise ValueError(f"invalid settings: arch must be one of {', '.join(ARCHS)}")
+        if self.arch not in UNITS:
+            raise ValueError(f"invalid settings: arch must be one of {', '.join(ALL_ARCHS)}")
         if not (self.epochs >= 0 and self.patience >= 1 and self.units >= 0):
             raise ValueError("invalid settings: patience must be >= 1, epochs and units >= 0")
+        if not (self.lr_drops >= 0 and 0 < self.lr_drop < 1):
+            raise ValueError("invalid settings: lr_drops must be >= 0 and lr_drop between 0 and 1")
 
     @classmethod
     def from_dict(cls, d: dict) -> "Settings":

@@ -286,6 +286,11 @@ class Trainer:
 def fit(trainer: Trainer, train: list, valid: list, progress=None, warn=None) -> list[dict]:
     """Train for ``settings.epochs`` epochs with early stopping on validation NLL.
 
+    A plateau is ``settings.patience`` epochs without a better validation NLL. The first
+    ``settings.lr_drops`` plateaus do not stop the run: the model goes back to its best weights
+    (the optimizer's state too) and the learning rate is multiplied by ``settings.lr_drop``; the
+    next plateau stops it.
+
     Batches come from ``make_batches`` (chunks of ``settings.truncate`` steps; with
     ``settings.carry_state``, windows that carry the state through each piece).
     Returns the history, one dict per epoch: ``epoch``, ``updates``, ``seconds`` (training
@@ -296,7 +301,7 @@ def fit(trainer: Trainer, train: list, valid: list, progress=None, warn=None) ->
     (and were undone, ``Trainer.step``), ``warn(n, message)``: how many, and the first one's message.
     """
     s = trainer.settings
-    history, best, best_state, stale = [], math.inf, None, 0
+    history, best, best_state, stale, drops = [], math.inf, None, 0, 0
     for epoch in range(1, s.epochs + 1):
         total, steps, slots, diverged = 0.0, 0, 0, []
         batches = make_batches(train, s.batch_size, s.truncate, s.seed, epoch, trainer.device,
@@ -310,6 +315,7 @@ def fit(trainer: Trainer, train: list, valid: list, progress=None, warn=None) ->
                 total, steps = total + result.loss * result.steps, steps + result.steps
         metrics = evaluate(trainer.model, valid)
         row = {"epoch": epoch, "updates": trainer.updates, "seconds": round(trainer.seconds, 3),
+               "lr": trainer.optimizer.param_groups[0]["lr"],
                "train_nll": total / steps if steps else math.nan,
                "valid_nll": metrics["nll"], "valid_accuracy": metrics["accuracy"],
                "divergences": trainer.divergences,
@@ -322,10 +328,19 @@ def fit(trainer: Trainer, train: list, valid: list, progress=None, warn=None) ->
         if metrics["nll"] < best:
             best, stale = metrics["nll"], 0
             best_state = copy.deepcopy(trainer.model.state_dict())
+            best_optimizer = copy.deepcopy(trainer.optimizer.state_dict())
         else:
             stale += 1
-            if stale >= s.patience:
+            if stale >= s.patience and drops >= s.lr_drops:
                 break
+            if stale >= s.patience:  # a plateau: back to the best weights, at a smaller rate
+                drops, stale = drops + 1, 0
+                trainer.model.load_state_dict(best_state)
+                trainer.optimizer.load_state_dict(best_optimizer)
+                for group in trainer.optimizer.param_groups:
+                    group["lr"] = s.lr * s.lr_drop ** drops
+                trainer._save_good()
+                trainer._state = None
     if best_state is not None:
         trainer.model.load_state_dict(best_state)
     return history

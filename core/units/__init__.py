@@ -8,14 +8,18 @@ This face holds only what imports no torch (the web server reads it); the module
 are imported by their own path, e.g. ``from core.units.models import build_model``.
 """
 from core.units.registry import (
+    ALL_ARCHS,
     ARCHS,
+    LSTM_SWITCHES,
     PAPER_UNITS,
     QUANTITIES,
     RANGES,
     UNITS,
     Quantity,
+    VARIANT_ARCHS,
     Unit,
     display_name,
+    family_of,
     unit,
 )
 from core.units.spec import (
@@ -28,5 +32,5 @@ from core.units.spec import (
     units_for_budget,
 )
 
-__all__ = ["ARCHS", "PAPER_UNITS", "QUANTITIES", "RANGES", "UNITS", "Quantity", "Unit", "display_name", "unit",
+__all__ = ["ALL_ARCHS", "LSTM_SWITCHES", "VARIANT_ARCHS", "family_of", "ARCHS", "PAPER_UNITS", "QUANTITIES", "RANGES", "UNITS", "Quantity", "Unit", "display_name", "unit",
            "DEFAULT_BUDGET", "DEVICES", "N_KEYS", "VARIANTS", "ModelSpec", "count_parameters", "units_for_budget"]

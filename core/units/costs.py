@@ -4,7 +4,8 @@ the worker both use it. (The measured times come from the runs: ``Trainer.second
 update, the Lab's own trace timings.)
 
 Multiply-adds per time step of one sequence: for each of the unit's G weight blocks, W x
-(H x 88) and U h (H x H); each peephole (the paper's LSTM has 3) adds H; the read-out adds
+(H x 88) and U h (H x H); each peephole (the paper's LSTM has 3) adds H; each gate that reads
+the previous step's three gates (LSTM-FGR) adds 3·H x H; the read-out adds
 88 x H. The gates' elementwise products and the nonlinearities are left out (O(H) each,
 against O(H^2) for the products).
 """
@@ -22,8 +23,11 @@ def multiply_adds(arch: str, units: int, variant: str = "torch", keys: int = N_K
 
 def formula(arch: str, variant: str = "torch") -> str:
     """``multiply_adds`` written out, e.g. "3·H·(88 + H) + 88·H" for the GRU."""
-    peepholes = UNITS[arch].peepholes(variant)  # from its equations (``core.units.registry``)
-    return f"{UNITS[arch].blocks}·H·({N_KEYS} + H)" + (f" + {peepholes}·H" if peepholes else "") + f" + {N_KEYS}·H"
+    u = UNITS[arch]
+    peepholes = u.peepholes(variant)  # from its equations (``core.units.registry``)
+    recurrence = u.gate_recurrence(variant)
+    return (f"{u.blocks}·H·({N_KEYS} + H)" + (f" + {peepholes}·H" if peepholes else "")
+            + (f" + {3 * recurrence}·H·H" if recurrence else "") + f" + {N_KEYS}·H")
 
 
 def seconds_to_reach(rows, target: float) -> float | None:

@@ -275,60 +275,87 @@ def paper_gru_backward(dhs, h0, hs, gates, W_rz, W_n, da_s, dh):
 
 
 @_jit
-def lstm_forward(gi, h0, c0, Ut, b_hh, peep, hs, cs, gates):
-    """The paper's LSTM (peep (3, H) = V_i, V_f, V_o). gi (B, T, 4H) rows i, f, g, o;
-    h0, c0 (B, H); fills hs, cs (B, T, H) and gates (B, T, 4H) = i, f, g, o."""
+def lstm_forward(gi, h0, c0, Ut, b_hh, peep, Rt, modes, hs, cs, gates):
+    """The paper's LSTM (peep (3, H) = V_i, V_f, V_o) and its variants. gi (B, T, 4H) rows
+    i, f, g, o; h0, c0 (B, H); fills hs, cs (B, T, H) and gates (B, T, 4H) = i, f, g, o.
+
+    ``modes`` (6,) int64, the switches (``core.units.cells.lstm_modes``): the input gate (0 a
+    sigmoid, 1 held at 1, 2 = 1 - f), the forget gate and the output gate (0 a sigmoid, 1 held
+    at 1), tanh on the candidate (1) or not (0), tanh on the cell in h (1) or not (0), and the
+    full gate recurrence (1: the i, f, o pre-activations add R [i, f, o]_{t-1}, Rt = R^T (3H, 3H),
+    the previous gates zero before step 0). A gate held at 1 has zero weights in gi and Ut."""
     B, T, H4 = gi.shape
     H = H4 // 4
+    m_i, m_f, m_o, act_g, act_c, fgr = modes[0], modes[1], modes[2], modes[3], modes[4], modes[5]
     h, c, uh = h0.copy(), c0.copy(), np.empty((B, H4), gi.dtype)
+    gp, rg = np.zeros((B, 3 * H), gi.dtype), np.zeros((B, 3 * H), gi.dtype)  # previous i, f, o; R of them
     i, f, g, o = np.empty(B * H), np.empty(B * H), np.empty(B * H), np.empty(B * H)
     tanh_c, bits = np.empty(B * H), np.empty(B * H, np.int64)
     for t in range(T):
         # uh = U h_prev                                              (B, 4H)
         np.dot(h, Ut, uh)
+        if fgr == 1:
+            # rg = R [i, f, o]_{t-1}                                  (B, 3H)
+            np.dot(gp, Rt, rg)
         for b in range(B):
             for j in range(H):
                 k = b * H + j
-                i[k] = gi[b, t, j] + uh[b, j] + b_hh[j] + peep[0, j] * c[b, j]
-                f[k] = gi[b, t, H + j] + uh[b, H + j] + b_hh[H + j] + peep[1, j] * c[b, j]
+                i[k] = gi[b, t, j] + uh[b, j] + b_hh[j] + peep[0, j] * c[b, j] + rg[b, j]
+                f[k] = gi[b, t, H + j] + uh[b, H + j] + b_hh[H + j] + peep[1, j] * c[b, j] + rg[b, H + j]
                 g[k] = gi[b, t, 2 * H + j] + uh[b, 2 * H + j] + b_hh[2 * H + j]
         # i = sigm(W_i x + U_i h_prev + V_i c_prev),  f = sigm(W_f x + U_f h_prev + V_f c_prev)
         _sigm_(i, bits)
         _sigm_(f, bits)
         # c~ = tanh(W_c x + U_c h_prev)                             (+ both biases throughout)
-        _tanh_(g, bits)
+        if act_g == 1:
+            _tanh_(g, bits)
         for b in range(B):
             for j in range(H):
                 k = b * H + j
+                if m_f == 1:                                        # NFG: f = 1
+                    f[k] = 1.0
+                if m_i == 1:                                        # NIG: i = 1
+                    i[k] = 1.0
+                elif m_i == 2:                                      # CIFG: i = 1 - f
+                    i[k] = 1.0 - f[k]
                 # c = f * c_prev + i * c~
                 c[b, j] = f[k] * c[b, j] + i[k] * g[k]
-                o[k] = gi[b, t, 3 * H + j] + uh[b, 3 * H + j] + b_hh[3 * H + j] + peep[2, j] * c[b, j]
+                o[k] = (gi[b, t, 3 * H + j] + uh[b, 3 * H + j] + b_hh[3 * H + j] + peep[2, j] * c[b, j]
+                        + rg[b, 2 * H + j])
                 tanh_c[k] = c[b, j]
         # o = sigm(W_o x + U_o h_prev + V_o c)                       -- peeks at the NEW cell
         _sigm_(o, bits)
-        _tanh_(tanh_c, bits)
+        if act_c == 1:
+            _tanh_(tanh_c, bits)
         for b in range(B):
             for j in range(H):
                 k = b * H + j
-                # h = o * tanh(c)
+                if m_o == 1:                                        # NOG: o = 1
+                    o[k] = 1.0
+                # h = o * tanh(c)                                    (NOAF: h = o * c)
                 h[b, j] = o[k] * tanh_c[k]
                 hs[b, t, j], cs[b, t, j] = h[b, j], c[b, j]
                 gates[b, t, j], gates[b, t, H + j] = i[k], f[k]
                 gates[b, t, 2 * H + j], gates[b, t, 3 * H + j] = g[k], o[k]
+                gp[b, j], gp[b, H + j], gp[b, 2 * H + j] = i[k], f[k], o[k]
 
 
 @_jit
-def lstm_backward(dhs, c0, cs, gates, W_hh, peep, da_s, dh, dc):
-    """Fills da_s (B, T, 4H) = dL/da, a the pre-activations before the peepholes.
-    dh (B, H): zeros in, dL/dh0 out; dc (B, H): dL/dc_{T-1} in, dL/dc0 out."""
+def lstm_backward(dhs, c0, cs, gates, W_hh, peep, R, modes, da_s, dh, dc):
+    """Fills da_s (B, T, 4H) = dL/da, a the pre-activations before the peepholes (zero for a gate
+    held at 1 or computed from another). dh (B, H): zeros in, dL/dh0 out; dc (B, H): dL/dc_{T-1}
+    in, dL/dc0 out. ``modes`` and R (3H, 3H) as ``lstm_forward``'s."""
     B, T, H = cs.shape
+    m_i, m_f, m_o, act_g, act_c, fgr = modes[0], modes[1], modes[2], modes[3], modes[4], modes[5]
     da = np.empty((B, 4 * H), cs.dtype)
+    da_ifo, dgp = np.zeros((B, 3 * H), cs.dtype), np.zeros((B, 3 * H), cs.dtype)  # dL/d[i, f, o]_t via t+1
     tanh_c, bits = np.empty(B * H), np.empty(B * H, np.int64)
     for t in range(T - 1, -1, -1):
         for b in range(B):
             for j in range(H):
                 tanh_c[b * H + j] = cs[b, t, j]
-        _tanh_(tanh_c, bits)
+        if act_c == 1:
+            _tanh_(tanh_c, bits)
         for b in range(B):
             for j in range(H):
                 g_h = dhs[b, t, j] + dh[b, j]  # dL/dh_t;  dc[b, j]: dL/dc_t through step t+1
@@ -336,15 +363,24 @@ def lstm_backward(dhs, c0, cs, gates, W_hh, peep, da_s, dh, dc):
                 i, f, g, o = gates[b, t, j], gates[b, t, H + j], gates[b, t, 2 * H + j], gates[b, t, 3 * H + j]
                 tc = tanh_c[b * H + j]
                 # h = o tanh(c);  o = sigm(a_o + V_o c)
-                da_o = g_h * tc * o * (1.0 - o)
-                dcj = dc[b, j] + g_h * o * (1.0 - tc * tc) + da_o * peep[2, j]
+                da_o = (g_h * tc + dgp[b, 2 * H + j]) * o * (1.0 - o) if m_o == 0 else 0.0
+                dtc = (1.0 - tc * tc) if act_c == 1 else 1.0
+                dcj = dc[b, j] + g_h * o * dtc + da_o * peep[2, j]
                 # c = f c_prev + i c~;  i, f, c~ from a_i + V_i c_prev, a_f + V_f c_prev, a_g
-                da[b, j] = dcj * g * i * (1.0 - i)
-                da[b, H + j] = dcj * c_prev * f * (1.0 - f)
-                da[b, 2 * H + j] = dcj * i * (1.0 - g * g)
+                d_i = dcj * g + dgp[b, j]
+                d_f = dcj * c_prev + dgp[b, H + j]
+                if m_i == 2:                                        # CIFG: i = 1 - f
+                    d_f -= d_i
+                da[b, j] = d_i * i * (1.0 - i) if m_i == 0 else 0.0
+                da[b, H + j] = d_f * f * (1.0 - f) if m_f == 0 else 0.0
+                da[b, 2 * H + j] = dcj * i * ((1.0 - g * g) if act_g == 1 else 1.0)
                 da[b, 3 * H + j] = da_o
                 dc[b, j] = dcj * f + da[b, j] * peep[0, j] + da[b, H + j] * peep[1, j]
+                da_ifo[b, j], da_ifo[b, H + j], da_ifo[b, 2 * H + j] = da[b, j], da[b, H + j], da_o
             for k in range(4 * H):
                 da_s[b, t, k] = da[b, k]
         # a = ... + U h_prev:  dL/dh_prev = U^T da                   (B, H)
         np.dot(da, W_hh, dh)
+        if fgr == 1:
+            # a_ifo = ... + R [i, f, o]_{t-1}:  dL/d[i, f, o]_{t-1} = R^T da_ifo
+            np.dot(da_ifo, R, dgp)

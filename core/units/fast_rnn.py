@@ -13,7 +13,8 @@ sequential; everything else is one big product over all B*T rows:
 
 ``RecurrentModel.unroll`` (and so ``forward``) calls ``run(self.rnn, x, state)`` when
 ``supported(model, x)``: numba is installed, x is float32/float64 on the CPU (training and
-evaluation), and the layer is one of nn.RNN (tanh), nn.GRU, PaperGRU, PaperLSTM.
+evaluation), and the layer is one of nn.RNN (tanh), nn.GRU, PaperGRU, PaperLSTM (with its
+switches: the LSTM variants) or MGU (the paper's GRU's loop, with its one gate as both r and z).
 The initial state may be non-zero (carried between chunks of a piece). ``set_enabled(False)`` or
 ``GATELAB_FAST_RNN=0`` in the environment turns it off; the modules stay the reference
 (tests/test_fast_rnn.py checks outputs and every gradient against them). Measured speeds:
@@ -24,11 +25,12 @@ import os
 import time
 import warnings
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.units.cells import PaperGRU, PaperLSTM
+from core.units.cells import MGU, PaperGRU, PaperLSTM
 
 _STATE = {"enabled": os.environ.get("GATELAB_FAST_RNN", "1") != "0"}
 # nn.LSTM's fused backward is fast on this CPU; the loops win only at small batches
@@ -182,42 +184,55 @@ class PaperGRULoop(torch.autograd.Function):
         return da, dh0, dW_hh, da.sum((0, 1))
 
 
+PLAIN_LSTM = (0, 0, 0, 1, 1, 0)  # core.units.cells.lstm_modes(()): no switch
+
+
 class PaperLSTMLoop(torch.autograd.Function):
     """The paper's LSTM with peepholes (``core.units.cells.PaperLSTM``; zero peepholes give
-    nn.LSTM). gi (B, T, 4H) = W x + b_ih, rows i, f, g, o; h0, c0 (B, H); peep (3, H)
-    -> hs (B, T, H) and the last cell c_{T-1} (B, H)."""
+    nn.LSTM) and its variants. gi (B, T, 4H) = W x + b_ih, rows i, f, g, o; h0, c0 (B, H);
+    peep (3, H); R (3H, 3H), the gate recurrence (a (1, 1) placeholder without one); modes, the
+    switches (``core.units.cells.lstm_modes``) -> hs (B, T, H) and the last cell c_{T-1} (B, H)."""
 
     @staticmethod
-    def forward(ctx, gi, h0, c0, W_hh, b_hh, peep):
+    def forward(ctx, gi, h0, c0, W_hh, b_hh, peep, R, modes=PLAIN_LSTM):
         hs, cs = (gi.new_empty(gi.shape[0], gi.shape[1], gi.shape[2] // 4) for _ in range(2))
         gates = torch.empty_like(gi)  # i, f, g, o
-        call("lstm_forward", _np(gi), _np(h0), _np(c0), _np(W_hh.T), _np(b_hh), _np(peep),
-              hs.numpy(), cs.numpy(), gates.numpy())
-        ctx.save_for_backward(h0, c0, hs, cs, gates, W_hh, peep)
+        modes_np = np.asarray(modes, np.int64)
+        call("lstm_forward", _np(gi), _np(h0), _np(c0), _np(W_hh.T), _np(b_hh), _np(peep), _np(R.T),
+             modes_np, hs.numpy(), cs.numpy(), gates.numpy())
+        ctx.modes = modes_np
+        ctx.save_for_backward(h0, c0, hs, cs, gates, W_hh, peep, R)
         return hs, cs[:, -1].clone()
 
     @staticmethod
     def backward(ctx, dhs, dc_last):
-        h0, c0, hs, cs, gates, W_hh, peep = ctx.saved_tensors
+        h0, c0, hs, cs, gates, W_hh, peep, R = ctx.saved_tensors
         H = hs.shape[-1]
         da = torch.empty_like(gates)  # dL/da, a = gi + U h_prev + b_hh (+ V c) before the gates
         dh0, dc0 = torch.zeros_like(h0), dc_last.clone().contiguous()  # dc: in dL/dc_{T-1}, out dL/dc0
         call("lstm_backward", _np(dhs), _np(c0), _np(cs), _np(gates), _np(W_hh),
-              _np(peep), da.numpy(), dh0.numpy(), dc0.numpy())
-        dpeep = None
+             _np(peep), _np(R), ctx.modes, da.numpy(), dh0.numpy(), dc0.numpy())
+        dpeep = dR = None
         if ctx.needs_input_grad[5]:
             c_prev = _prev(cs, c0)
             # V_i, V_f multiply c_prev; V_o multiplies the new c
             dpeep = torch.stack([(da[..., :H] * c_prev).sum((0, 1)),
                                  (da[..., H:2 * H] * c_prev).sum((0, 1)),
                                  (da[..., 3 * H:] * cs).sum((0, 1))])
-        return da, dh0, dc0, _outer_sum(da, _prev(hs, h0)), da.sum((0, 1)), dpeep
+        if ctx.needs_input_grad[6] and ctx.modes[5] == 1:
+            # R multiplies the previous step's [i, f, o]: dL/dR = sum_t da_ifo_t [i, f, o]_{t-1}^T
+            ifo = torch.cat([gates[..., :2 * H], gates[..., 3 * H:]], dim=-1)
+            da_ifo = torch.cat([da[..., :2 * H], da[..., 3 * H:]], dim=-1)
+            dR = _outer_sum(da_ifo, _prev(ifo, torch.zeros_like(ifo[:, 0])))
+        return da, dh0, dc0, _outer_sum(da, _prev(hs, h0)), da.sum((0, 1)), dpeep, dR, None
 
 
 def _kind(rnn: nn.Module) -> str | None:
     """Which loop runs this layer, or None (several layers, no bias, not batch_first...)."""
     if isinstance(rnn, PaperGRU):
         return "paper_gru"
+    if isinstance(rnn, MGU):
+        return "mgu"
     if isinstance(rnn, PaperLSTM):
         return "paper_lstm"
     if not isinstance(rnn, nn.RNNBase) or type(rnn) not in (nn.RNN, nn.GRU, nn.LSTM):
@@ -257,21 +272,26 @@ def run(rnn: nn.Module, x: torch.Tensor, hx=None):
     elif not lstm:
         hx = (hx,)
     h0 = hx[0][0].contiguous()  # (B, H)
+    W_ih, b_ih, W_hh, b_hh = rnn.weight_ih_l0, rnn.bias_ih_l0, rnn.weight_hh_l0, rnn.bias_hh_l0
+    if kind == "paper_lstm":  # the LSTM and its variants, in the plain LSTM's layout and switches
+        W_ih, b_ih, W_hh, b_hh, peep, R, modes = rnn.full_layout()
+    elif kind == "lstm":
+        peep, R, modes = W_hh.new_zeros(3, H), W_hh.new_zeros(1, 1), PLAIN_LSTM
+    elif kind == "mgu":       # the MGU is the paper's GRU with r = z = f
+        W_ih, b_ih, W_hh, b_hh = rnn.gru_layout()
     # gi = W x + b_ih for all steps at once: (B, T, G*H)
-    gi = F.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0)
-    W_hh, b_hh = rnn.weight_hh_l0, rnn.bias_hh_l0
+    gi = F.linear(x, W_ih, b_ih)
     if lstm:
-        peep = rnn.weight_peep_l0 if kind == "paper_lstm" else W_hh.new_zeros(3, H)
-        hs, c_n = PaperLSTMLoop.apply(gi, h0, hx[1][0].contiguous(), W_hh, b_hh, peep)
+        hs, c_n = PaperLSTMLoop.apply(gi, h0, hx[1][0].contiguous(), W_hh, b_hh, peep, R, modes)
         return hs, (hs[:, -1].unsqueeze(0), c_n.unsqueeze(0))
-    loop = {"tanh": TanhLoop, "gru": GRULoop, "paper_gru": PaperGRULoop}[kind]
+    loop = {"tanh": TanhLoop, "gru": GRULoop, "paper_gru": PaperGRULoop, "mgu": PaperGRULoop}[kind]
     hs = loop.apply(gi, h0, W_hh, b_hh)
     return hs, hs[:, -1].unsqueeze(0)
 
 
 class _Context:
     """Stands in for autograd's ctx when ``warm_up`` calls a loop's forward and backward itself."""
-    needs_input_grad = (True,) * 6
+    needs_input_grad = (True,) * 8
 
     def save_for_backward(self, *tensors) -> None:
         self.saved_tensors = tensors
@@ -295,5 +315,5 @@ def warm_up(dtype: torch.dtype = torch.float32) -> None:
             loop.forward(ctx, zeros(B, T, gates * H), zeros(B, H), zeros(gates * H, H), zeros(gates * H))
             loop.backward(ctx, zeros(B, T, H))
         PaperLSTMLoop.forward(ctx, zeros(B, T, 4 * H), zeros(B, H), zeros(B, H), zeros(4 * H, H),
-                              zeros(4 * H), zeros(3, H))
+                              zeros(4 * H), zeros(3, H), zeros(3 * H, 3 * H), (0, 0, 0, 1, 1, 1))
         PaperLSTMLoop.backward(ctx, zeros(B, T, H), zeros(B, H))

@@ -1,4 +1,4 @@
-"""GateLab's models: one recurrent layer (tanh RNN, GRU or LSTM) and a linear read-out
+"""GateLab's models: one recurrent layer (tanh RNN, GRU, LSTM or a unit taken apart) and a linear read-out
 to 88 independent sigmoid outputs, the keys of the next frame.
 
 Two variants of each unit:
@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from core.units import fast_rnn
-from core.units.cells import PaperGRU, PaperLSTM
-from core.units.registry import PAPER_UNITS
+from core.units.cells import MGU, PaperGRU, PaperLSTM
+from core.units.registry import PAPER_UNITS, UNITS
 from core.units.spec import DEVICES, N_KEYS, ModelSpec, units_for_budget
 
 
@@ -37,7 +37,17 @@ _LAYERS = {
              "paper": lambda d, h: nn.RNN(d, h, nonlinearity="tanh", batch_first=True)},
     "gru": {"torch": lambda d, h: nn.GRU(d, h, batch_first=True), "paper": PaperGRU},
     "lstm": {"torch": lambda d, h: nn.LSTM(d, h, batch_first=True), "paper": PaperLSTM},
+    "mgu": {"torch": MGU, "paper": MGU},  # the same equations in both
 }
+
+
+def recurrent_layer(spec: ModelSpec) -> nn.Module:
+    """The recurrent layer of ``spec``: an LSTM variant is the one LSTM with its switches, with
+    peepholes in the paper's variant and none in PyTorch's (``core.units.registry``)."""
+    u = UNITS[spec.arch]
+    if u.family == "lstm":
+        return PaperLSTM(N_KEYS, spec.units, u.switches, peepholes=spec.variant == "paper")
+    return _LAYERS[spec.arch][spec.variant](N_KEYS, spec.units)
 
 
 class RecurrentModel(nn.Module):
@@ -52,7 +62,7 @@ class RecurrentModel(nn.Module):
     def __init__(self, spec: ModelSpec):
         super().__init__()
         self.spec = spec
-        self.rnn = _LAYERS[spec.arch][spec.variant](N_KEYS, spec.units)
+        self.rnn = recurrent_layer(spec)
         self.out = nn.Linear(spec.units, N_KEYS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -81,7 +91,7 @@ def build_model(arch: str = "gru", variant: str = "torch", units: int | None = N
                 budget: int | None = None, seed: int | None = None) -> RecurrentModel:
     """A fresh model; width from ``units``, else from ``budget``, else the paper's size."""
     if units is None:
-        units = units_for_budget(arch, budget, variant) if budget else PAPER_UNITS[arch]
+        units = units_for_budget(arch, budget, variant) if budget or arch not in PAPER_UNITS else PAPER_UNITS[arch]
     if seed is not None:
         torch.manual_seed(seed)
     return RecurrentModel(ModelSpec(arch, variant, int(units)))
