@@ -17,6 +17,7 @@ from core.music.download import text_progress
 from core.music.midi import MAX_STEPS
 from core.training import checkpoint
 from core.training.reproduce import PROTOCOLS, ReproduceConfig
+from core.training.ablation import AblationConfig
 from core.training.settings import Settings
 from core.training.train import Trainer, evaluate, fit
 
@@ -161,6 +162,16 @@ def cmd_reproduce(args) -> None:
             print(f"wrote {config.out}/{config.name}/seeds.md, seeds.json")
 
 
+def cmd_ablate(args) -> None:
+    from core.training.ablation import AblationConfig, ablate
+    config = AblationConfig(**{f.name: tuple(v) if isinstance(v := getattr(args, f.name), list) else v
+                               for f in fields(AblationConfig)})
+    rows = ablate(config, progress=lambda line: print(line, flush=True))
+    for r in rows:
+        print(f"{r['arch']:10s} test NLL {r['test_mean']:.3f} ± {r['test_sd']:.3f} over {r['runs']} seeds")
+    print(f"wrote {config.out}/results.csv and summary.json")
+
+
 def cmd_datasets(args) -> None:
     from core.music.data import DATASETS, available_datasets
     ready = set(available_datasets())
@@ -232,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="then retrain each cell's selected learning rate with N fresh seeds, to see "
                         "how much of the table is the seed's luck (writes seeds.md; default 0: none)")
     p.set_defaults(func=cmd_reproduce)
+    p = sub.add_parser("ablate", help="take a unit apart: the LSTM's variants and the MGU, several seeds "
+                       "each, beside the LSTM, GRU and tanh RNN; resumable")
+    add_fields(p, AblationConfig)
+    p.set_defaults(func=cmd_ablate)
     p = sub.add_parser("datasets", help="list dataset names and whether each is ready")
     p.set_defaults(func=cmd_datasets)
     return parser

@@ -14,6 +14,7 @@ from core.units import ALL_ARCHS, ARCHS, UNITS
 from core.units.spec import DEFAULT_BUDGET, DEVICES, VARIANTS, ModelSpec, units_for_budget
 
 OPTIMIZERS = ("adam", "rmsprop")
+MAX_LAB_MODELS = 6  # units the Lab trains side by side (docs/dashboard.md: 2 refreshes/s on 2 cores)
 
 
 def setting(default, help: str, **cli):
@@ -119,18 +120,21 @@ def same_as(name: str, default=_SAME):
 
 @dataclass
 class LabSettings(Training):
-    """One Lab setup: up to three units trained side by side on the same batches. Every field
-    is mirrored in the page's URL; a change means a reset."""
-    archs: tuple = setting(ARCHS, "which units train side by side", choices=ARCHS)
+    """One Lab setup: up to ``MAX_LAB_MODELS`` units (the paper's three by default, or units taken
+    apart) trained side by side on the same batches. Every field is mirrored in the page's URL; a
+    change means a reset."""
+    archs: tuple = setting(ARCHS, "which units train side by side (up to 6)", choices=ALL_ARCHS)
     eval_every: int = setting(5, "updates between validation passes")
 
     def __post_init__(self):
-        self.archs = tuple(a for a in ARCHS if a in self.archs)  # canonical order, no repeats
+        self.archs = tuple(a for a in ALL_ARCHS if a in self.archs)  # canonical order, no repeats
         self.validate()
 
     def validate(self) -> None:
         if not self.archs:
             raise ValueError("choose at least one architecture")
+        if len(self.archs) > MAX_LAB_MODELS:
+            raise ValueError(f"at most {MAX_LAB_MODELS} units train side by side; {len(self.archs)} were chosen")
         if self.eval_every < 1:
             raise ValueError("eval_every must be >= 1")
         super().validate()
