@@ -8,7 +8,11 @@ Reproducible: fixed seeds, one torch thread per model, every setting recorded in
 (and in each checkpoint). JSB and the chorales train with Adam at lr 2e-3; the other three
 datasets with the learning rate the modern reproduction selected for that dataset and unit
 (``results/reproduce/modern``, which trains PyTorch's equations; the paper's variant of a unit
-uses the same rate). Resumable: the manifest is written after each model, and a
+uses the same rate). Every run stops early, never at its cap (``CAP`` epochs: a test checks the
+manifest). A few models have a recipe of their own (``RECIPES``: the best of their dataset, found
+by the search written down in docs/reproduce.md). The units taken apart join on JSB
+(``jsb-<unit>-paper``): the ablation study's recipe with its best seed (``results/ablation``).
+Resumable: the manifest is written after each model, and a
 model already in it (its file present, its sha256 right) is skipped, so on a checkout, where all
 30 are there, it trains none: ``--retrain`` trains every model of ``--datasets`` again, ``--only
 NAME ...`` the named ones; ``--epochs`` caps every run (the tests use it to show the script runs).
@@ -32,11 +36,14 @@ from core.training import checkpoint
 from core.training.pretrained import FORMAT, MANIFEST, PRETRAINED_DIR, sha256_bytes
 from core.training.settings import Settings
 from core.training.train import Trainer, evaluate, fit
-from core.units import ARCHS, PAPER_UNITS
+from core.units import ARCHS, PAPER_UNITS, VARIANT_ARCHS
 from core.units.spec import VARIANTS
 
 DATASETS = ("jsb", "chorales", "nottingham", "musedata", "piano-midi")
-MAX_EPOCHS = {"jsb": 200, "chorales": 300, "nottingham": 200, "musedata": 200, "piano-midi": 200}  # caps
+CAP = 1000  # epochs at most: far beyond any early stop (the manifest records each model's)
+# Recipes of their own: the changes from COMMON (and the selected lr) that made these models the
+# best of their dataset (docs/reproduce.md, "The zoo at its best": what was tried, with figures)
+RECIPES: dict[str, dict] = {}
 SELECTED_LR = ("nottingham", "musedata", "piano-midi")  # lr: the modern reproduction's choice
 # The shipped models were trained with fixed batches (the same groups every epoch).
 COMMON = dict(optimizer="adam", lr=2e-3, clip=1.0, batch_size=8, truncate=200, reshuffle=False, patience=10,
@@ -44,8 +51,26 @@ COMMON = dict(optimizer="adam", lr=2e-3, clip=1.0, batch_size=8, truncate=200, r
 
 
 def run_names(datasets=DATASETS, archs=ARCHS) -> list[str]:
-    """Every model of the set, as ``<dataset>-<arch>-<variant>`` (the file stems)."""
-    return [f"{d}-{a}-{v}" for d in datasets for v in VARIANTS for a in archs]
+    """Every model of the set, as ``<dataset>-<arch>-<variant>`` (the file stems): the three units
+    in both variants on every dataset, and on JSB every unit taken apart (the paper's variant)."""
+    names = [f"{d}-{a}-{v}" for d in datasets for v in VARIANTS for a in archs]
+    return names + ([f"jsb-{a}-paper" for a in VARIANT_ARCHS] if "jsb" in datasets and archs == ARCHS else [])
+
+
+def ablation_settings(name: str, epochs: int | None = None) -> Settings:
+    """A unit taken apart, as the ablation study trained it (``results/ablation``), with the seed
+    whose run had the lowest validation NLL."""
+    from core.training.ablation import AblationConfig, read_results
+    arch = name[len("jsb-"):-len("-paper")]
+    rows, config = read_results(ROOT / "results" / "ablation")
+    mine = [r for r in rows if r["arch"] == arch]
+    if not mine:
+        raise SystemExit(f"{name}: no ablation runs of {arch} in results/ablation (python -m core ablate)")
+    seed = int(min(mine, key=lambda r: r["valid_nll"])["seed"])
+    study = AblationConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()
+                              if k in AblationConfig.__dataclass_fields__})
+    settings = study.settings(arch, seed)
+    return Settings(**(settings.to_dict() | {"epochs": epochs or CAP}))
 
 
 def selected_lr(dataset: str, arch: str) -> float:
@@ -56,10 +81,12 @@ def selected_lr(dataset: str, arch: str) -> float:
 
 
 def settings_for(name: str, epochs: int | None = None) -> Settings:
+    if name.startswith("jsb-") and name[len("jsb-"):-len("-paper")] in VARIANT_ARCHS:
+        return ablation_settings(name, epochs)
     dataset, arch, variant = name.rsplit("-", 2)
     lr = {"lr": selected_lr(dataset, arch)} if dataset in SELECTED_LR else {}
     return Settings(dataset=dataset, arch=arch, variant=variant, units=PAPER_UNITS[arch],
-                    epochs=epochs or MAX_EPOCHS[dataset], **(COMMON | lr))
+                    epochs=epochs or CAP, **(COMMON | lr | RECIPES.get(name, {})))
 
 
 def train_one(name: str, out: Path, epochs: int | None) -> dict:
@@ -79,7 +106,8 @@ def train_one(name: str, out: Path, epochs: int | None) -> dict:
              "dataset_title": data.title, "steps_per_beat": data.steps_per_beat,
              "arch": spec.arch, "variant": spec.variant, "units": spec.units,
              "n_params": spec.n_params, "settings": settings.to_dict(),
-             "epochs_run": len(history), "best_epoch": best["epoch"], "updates": trainer.updates,
+             "epochs_run": len(history), "best_epoch": best["epoch"], "cap": settings.epochs,
+             "updates": trainer.updates,
              "valid_nll": round(final["valid"]["nll"], 4), "test_nll": round(final["test"]["nll"], 4),
              "valid_accuracy": round(final["valid"]["accuracy"], 4),
              "test_accuracy": round(final["test"]["accuracy"], 4),
@@ -135,8 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
     parser.add_argument("--retrain", action="store_true",
                         help="train every model of --datasets, even those the manifest already has")
-    parser.add_argument("--epochs", type=int, help="epoch cap for every run (default: "
-                        + ", ".join(f"{k} {v}" for k, v in MAX_EPOCHS.items()) + ")")
+    parser.add_argument("--epochs", type=int, help=f"epoch cap for every run (default: {CAP})")
     parser.add_argument("--workers", type=int, default=1, help="models trained at once (default 1)")
     parser.add_argument("--out", type=Path, default=PRETRAINED_DIR, help="output directory")
     return parser

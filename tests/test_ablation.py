@@ -40,3 +40,14 @@ def test_the_committed_study_has_five_seeds_of_every_unit_each_stopped_early():
         assert len(mine) >= 5, arch
         assert all(r["epochs"] < config["max_epochs"] for r in mine), f"{arch}: a run hit its epoch cap"
         assert all(abs(r["n_params"] - 20_000) / 20_000 < 0.03 for r in mine)
+
+
+def test_compare_calls_a_difference_only_beyond_twice_its_standard_error():
+    from core.training.ablation import compare
+    rows = ([{"arch": "lstm", "test_nll": x, "valid_nll": x} for x in (8.0, 8.1, 8.2)]
+            + [{"arch": "lstm-nfg", "test_nll": x, "valid_nll": x} for x in (9.0, 9.1, 9.2)]
+            + [{"arch": "lstm-np", "test_nll": x, "valid_nll": x} for x in (8.0, 8.15, 8.3)])
+    by = {r["arch"]: r for r in compare(rows)}
+    assert "diff" not in by["lstm"]
+    assert by["lstm-nfg"]["verdict"] == "worse" and abs(by["lstm-nfg"]["diff"] - 1.0) < 1e-9
+    assert by["lstm-np"]["verdict"] == "tied"

@@ -26,5 +26,6 @@ if not projector():
         views.show_units()
     views.show_costs(protocol)
 views.show_curves(curves)
+views.show_ablation()
 if not projector():
     views.rerun_section(protocol)

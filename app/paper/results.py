@@ -22,11 +22,13 @@ from core.training.reproduce import (
     learning_curves,
     load_runs,
 )
+from core.training.ablation import GREFF_JSB, compare, read_results
 from core.units import ARCHS, display_name
 from core.units.costs import formula, multiply_adds, seconds_to_reach
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: app/paper/results.py
 RESULTS = ROOT / "results" / "reproduce"
+ABLATION = ROOT / "results" / "ablation"
 MAX_CANDIDATES, MAX_EPOCHS = 4, 20
 
 
@@ -160,6 +162,22 @@ def cost_rows(dataset: str, units: dict, target: float) -> list[dict]:
              "best_valid": round(u["best_valid"], 3),
              "seconds_to_target": seconds_to_reach(u["curve"], target)}
             for arch, u in sorted(units.items(), key=lambda kv: ARCHS.index(kv[0]))]
+
+
+def ablation() -> tuple[list[dict], list[dict], dict]:
+    """The committed ablation study: its runs (``core.training.ablation.load_rows``' rows), one
+    row per unit beside the vanilla LSTM (``compare``: mean, spread, difference, verdict, and what
+    Greff et al. concluded for it on JSB, ``GREFF_JSB``), and its configuration. Empty when none."""
+    runs, config = read_results(ABLATION)
+    if not runs:
+        return [], [], {}
+    units = [{"arch": u["arch"], "unit": display_name(u["arch"]), "runs": u["runs"],
+              "test_mean": round(u["test_mean"], 3), "test_sd": round(u["test_sd"], 3),
+              "diff": round(u["diff"], 3) if "diff" in u else None,
+              "two_se": round(u["two_se"], 3) if "two_se" in u else None,
+              "verdict": u.get("verdict"), "greff": GREFF_JSB.get(u["arch"], {}).get("finding")}
+             for u in compare(runs)]
+    return runs, units, config
 
 
 def curves(config: ReproduceConfig) -> dict:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from app import display
 from app.display import projector
+from app.figures.ablation import ablation_figure
 from app.figures.loss import loss_figure
 from app.i18n import lang, t, table
 from app.paper import results as paper
@@ -101,6 +102,31 @@ def show_units() -> None:
     with st.expander(t("paper.units.heading")):
         st.markdown(t("paper.units.intro"))
         show_table(own, relabel=table("paper.units.columns"))
+
+
+@st.cache_data(show_spinner=False)
+def ablation() -> tuple[list, list, dict]:
+    return paper.ablation()
+
+
+def show_ablation() -> None:
+    """The ablation study: every unit taken apart beside the vanilla LSTM, over its seeds, with
+    Greff et al.'s conclusions on the same data and one sentence per unit on what changed here."""
+    runs, units, config = ablation()
+    if not runs:
+        return
+    st.subheader(t("paper.ablation.heading"))
+    if not projector():
+        st.markdown(words.ablation_intro(config))
+    show_table(words.ablation_cells(units), relabel=table("paper.ablation.columns"))
+    display.chart(ablation_figure(runs, lang=lang()), key="paper_ablation")
+    if projector():
+        return
+    st.markdown("\n".join(f"- {s}" for s in words.ablation_sentences(units)))
+    st.caption(t("paper.ablation.greff_note"))
+    csv_path = paper.ABLATION / "results.csv"
+    st.download_button(t("paper.ablation.download"), csv_path.read_bytes(),
+                       file_name="gatelab-ablation.csv", mime="text/csv", key="paper_ablation_csv")
 
 
 @st.cache_data(show_spinner=False)

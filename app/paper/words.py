@@ -9,7 +9,7 @@ from core.training.reproduce import PROTOCOLS
 X_AXES = ("updates", "seconds")  # paper.curves.<name>
 SIGNED = ("diff", "ours_vs_hf", "paper_vs_hf")  # differences, shown with their sign
 OURS = ("ours_train", "ours_test", "torch_test", "seed_mean", "seed_sd", "seed_min", "seed_max",
-        "two_se")  # ours to the third decimal, all alike
+        "two_se", "test_mean", "test_sd")  # ours to the third decimal, all alike
 PRINTED = ("paper_train", "paper_test", "field_sgd", "field_hf")  # as the papers print them: 2 decimals
 NUMBER_FORMATS = {"lr": "%.2e", **dict.fromkeys(SIGNED, "%+.3f"), **dict.fromkeys(OURS, "%.3f"),
                   **dict.fromkeys(PRINTED, "%.2f")}  # printf formats of the data grid's numbers
@@ -24,7 +24,7 @@ def headers(relabel: dict | None = None) -> dict:
 
 def titled(rows: list[dict]) -> list[dict]:
     """``rows`` with each dataset by its title in the page's language."""
-    return [{**r, "dataset": dataset_title(r["dataset"])} for r in rows]
+    return [{**r, "dataset": dataset_title(r["dataset"])} if "dataset" in r else r for r in rows]
 
 
 def cell(key: str, value) -> str:
@@ -94,3 +94,27 @@ def race_text(rows: list[dict], target: float) -> str:
     text = t("paper.costs.first", unit=first["unit"], target=f"{target:.2f}",
              seconds=f"{first['seconds_to_target']:.0f}", others="; ".join(others) or "–")
     return text + (" " + t("paper.costs.missed", units=", ".join(missed)) if missed else "")
+
+
+def ablation_intro(config: dict) -> str:
+    """The ablation section's introduction, from the study's own configuration."""
+    recipe = t("paper.ablation.recipe", lr=config["lr"], patience=config["patience"])
+    return t("paper.ablation.intro", dataset=dataset_title(config["dataset"]), budget=f"{config['budget']:,}",
+             seeds=config["seeds"], recipe=recipe)
+
+
+def ablation_cells(units: list[dict]) -> list[dict]:
+    """The ablation table's rows: what each unit changed and the verdict in words, Greff et al.'s
+    conclusion for it in the page's language (``paper.ablation.greff.<finding>``)."""
+    return [{"unit": u["unit"], "change": t(f"paper.ablation.changes.{u['arch']}"), "runs": u["runs"],
+             "test_mean": u["test_mean"], "test_sd": u["test_sd"], "diff": u["diff"], "two_se": u["two_se"],
+             "verdict": t(f"paper.ablation.verdicts.{u['verdict']}") if u["verdict"] else None,
+             "greff": t(f"paper.ablation.greff.{u['greff']}") if u["greff"] else None}
+            for u in units]
+
+
+def ablation_sentences(units: list[dict]) -> list[str]:
+    """One sentence per unit compared with the LSTM: what changing that part did here, with its
+    numbers (``paper.ablation.worse`` / ``better`` / ``tied``)."""
+    return [t(f"paper.ablation.{u['verdict']}", unit=u["unit"], change=t(f"paper.ablation.changes.{u['arch']}"),
+              diff=u["diff"], two_se=u["two_se"]) for u in units if u["verdict"]]

@@ -33,6 +33,8 @@ from core.units import ALL_ARCHS, VARIANT_ARCHS
 
 # The vanilla LSTM first, its eight variants and the MGU, then the GRU and tanh RNN for reference
 ABLATION_ARCHS = ("lstm", *VARIANT_ARCHS, "gru", "tanh")
+# What Greff et al. 2015 conclude for each variant on JSB Chorales (filled from their text below)
+GREFF_JSB: dict = {}
 COLUMNS = ("dataset", "arch", "seed", "lr", "epochs", "valid_nll", "test_nll",
            "units", "n_params", "best_epoch", "wall_seconds")
 
@@ -159,3 +161,22 @@ def read_results(path: str | os.PathLike = "results/ablation") -> tuple[list[dic
     except (OSError, ValueError, KeyError):
         return [], {}
     return rows, config
+
+
+def compare(rows: list[dict], reference: str = "lstm") -> list[dict]:
+    """Each unit beside ``reference`` (the vanilla LSTM): its test NLL's mean and spread, the
+    difference of the means, the standard error of that difference (Welch's: sqrt(sd_a^2/n_a +
+    sd_b^2/n_b)) and a verdict: "worse" or "better" where the difference is larger than twice its
+    standard error, else "tied" (not told apart from a seed's luck)."""
+    units = {u["arch"]: u for u in spread(rows)}
+    ref = units.get(reference)
+    out = []
+    for arch, u in units.items():
+        row = dict(u)
+        if ref is not None and arch != reference:
+            se = math.sqrt(u["test_sd"] ** 2 / u["runs"] + ref["test_sd"] ** 2 / ref["runs"])
+            diff = u["test_mean"] - ref["test_mean"]
+            verdict = "worse" if diff > 2 * se else "better" if diff < -2 * se else "tied"
+            row |= {"diff": diff, "two_se": 2 * se, "verdict": verdict}
+        out.append(row)
+    return out
