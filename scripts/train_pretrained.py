@@ -19,6 +19,7 @@ NAME ...`` the named ones; ``--epochs`` caps every run (the tests use it to show
 """
 import argparse
 import json
+import math
 import multiprocessing as mp
 import platform
 import shlex
@@ -41,6 +42,7 @@ from core.units.spec import VARIANTS
 
 DATASETS = ("jsb", "chorales", "nottingham", "musedata", "piano-midi")
 CAP = 1000  # epochs at most: far beyond any early stop (the manifest records each model's)
+LR_DROPS = 2  # plateaus that drop the learning rate to a tenth (back at the best weights) before the stop
 # Recipes of their own: the changes from COMMON (and the selected lr) that made these models the
 # best of their dataset (docs/reproduce.md, "The zoo at its best": what was tried, with figures)
 RECIPES: dict[str, dict] = {}
@@ -80,13 +82,38 @@ def selected_lr(dataset: str, arch: str) -> float:
     return best_runs(load_runs(config))[dataset, arch]["settings"]["lr"]
 
 
+def best_run(dataset: str, arch: str, variant: str) -> dict | None:
+    """The run in ``results/reproduce`` (every protocol, candidate and seed) of this dataset, unit
+    and variant with the lowest validation NLL, or None."""
+    best = None
+    for path in (ROOT / "results" / "reproduce" / "runs").glob(f"*/{dataset}/{arch}-*.json"):
+        run = json.loads(path.read_text())
+        if run["settings"].get("variant", "torch") != variant or not math.isfinite(run["valid_nll"]):
+            continue
+        if best is None or run["valid_nll"] < best["valid_nll"]:
+            best = run | {"path": str(path.relative_to(ROOT))}
+    return best
+
+
 def settings_for(name: str, epochs: int | None = None) -> Settings:
+    """The settings a shipped model trains with: the run of its dataset, unit and variant with the
+    lowest validation NLL in results/ (its optimizer, learning rate, weight noise, size and seed;
+    without one, the same unit's best run in the other variant), else the set's common recipe; then ``LR_DROPS`` drops of the learning rate instead of its
+    first stops, and a cap it never reaches. Up to its first stop such a run is the same run as the
+    one in results/ (same settings, same seed: the same batches and updates), so its validation
+    NLL can only be lower. ``RECIPES`` may change more."""
     if name.startswith("jsb-") and name[len("jsb-"):-len("-paper")] in VARIANT_ARCHS:
         return ablation_settings(name, epochs)
     dataset, arch, variant = name.rsplit("-", 2)
-    lr = {"lr": selected_lr(dataset, arch)} if dataset in SELECTED_LR else {}
-    return Settings(dataset=dataset, arch=arch, variant=variant, units=PAPER_UNITS[arch],
-                    epochs=epochs or CAP, **(COMMON | lr | RECIPES.get(name, {})))
+    other = next(v for v in VARIANTS if v != variant)
+    run = best_run(dataset, arch, variant) or best_run(dataset, arch, other)  # the unit's recipe
+    if run is not None:
+        base = Settings.from_dict(run["settings"]).to_dict() | {"variant": variant}
+    else:
+        lr = {"lr": selected_lr(dataset, arch)} if dataset in SELECTED_LR else {}
+        base = Settings(dataset=dataset, arch=arch, variant=variant, units=PAPER_UNITS[arch],
+                        **(COMMON | lr)).to_dict()
+    return Settings(**(base | {"epochs": epochs or CAP, "lr_drops": LR_DROPS} | RECIPES.get(name, {})))
 
 
 def train_one(name: str, out: Path, epochs: int | None) -> dict:

@@ -186,3 +186,31 @@ def test_the_costs_race_the_units_to_an_nll_the_user_picks():
     target.set_value(1.0).run()
     costs = next(e for e in at.expander if e.label.startswith("What each unit costs"))
     assert costs.markdown[-1].value.startswith("No unit reached a validation NLL of 1.00")
+
+
+def test_the_ablations_section_shows_every_unit_beside_the_lstm_with_the_committed_numbers():
+    """The committed study (results/ablation): one row per unit, its mean over the seeds as the
+    CSV gives it, the chart of every run, one sentence per unit whose sign is its difference's."""
+    import csv
+    import json as _json
+
+    from app.paper import words
+    from app.text import get
+    from core.training.ablation import ABLATION_ARCHS
+    runs, units, config = paper.ablation()
+    assert [u["arch"] for u in units] == list(ABLATION_ARCHS) and config["seeds"] >= 5
+    with open(paper.ABLATION / "results.csv", newline="") as f:
+        nfg = [float(r["test_nll"]) for r in csv.DictReader(f) if r["arch"] == "lstm-nfg"]
+    assert next(u for u in units if u["arch"] == "lstm-nfg")["test_mean"] == round(sum(nfg) / len(nfg), 3)
+    for lang in ("en", "ko"):
+        at = page(lang=lang)
+        assert get(lang, "paper.ablation.heading") in [s.value for s in at.subheader]
+        table = next(d.value for d in at.dataframe if "greff" in d.value.columns)
+        assert len(table) == len(ABLATION_ARCHS)
+        chart = next(c for c in at.get("plotly_chart") if get(lang, "paper.ablation.chart.title")
+                     in _json.loads(c.proto.spec)["layout"].get("title", {}).get("text", ""))
+        assert len(_json.loads(chart.proto.spec)["data"]) == 2 * len(ABLATION_ARCHS)  # dots + mean per unit
+    sentences = words.ablation_sentences(units)
+    assert len(sentences) == len(ABLATION_ARCHS) - 1
+    for u, sentence in zip([u for u in units if u["verdict"]], sentences):
+        assert f"{u['diff']:+.3f}" in sentence

@@ -22,7 +22,7 @@ from core.training.reproduce import (
     learning_curves,
     load_runs,
 )
-from core.training.ablation import GREFF_JSB, compare, read_results
+from core.training.ablation import GREFF, compare, read_results
 from core.units import ARCHS, display_name
 from core.units.costs import formula, multiply_adds, seconds_to_reach
 
@@ -167,7 +167,7 @@ def cost_rows(dataset: str, units: dict, target: float) -> list[dict]:
 def ablation() -> tuple[list[dict], list[dict], dict]:
     """The committed ablation study: its runs (``core.training.ablation.load_rows``' rows), one
     row per unit beside the vanilla LSTM (``compare``: mean, spread, difference, verdict, and what
-    Greff et al. concluded for it on JSB, ``GREFF_JSB``), and its configuration. Empty when none."""
+    Greff et al. concluded for it on JSB, ``GREFF``), and its configuration. Empty when none."""
     runs, config = read_results(ABLATION)
     if not runs:
         return [], [], {}
@@ -175,7 +175,7 @@ def ablation() -> tuple[list[dict], list[dict], dict]:
               "test_mean": round(u["test_mean"], 3), "test_sd": round(u["test_sd"], 3),
               "diff": round(u["diff"], 3) if "diff" in u else None,
               "two_se": round(u["two_se"], 3) if "two_se" in u else None,
-              "verdict": u.get("verdict"), "greff": GREFF_JSB.get(u["arch"], {}).get("finding")}
+              "verdict": u.get("verdict"), "greff": GREFF.get(u["arch"], {}).get("finding")}
              for u in compare(runs)]
     return runs, units, config
 

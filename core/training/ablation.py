@@ -33,8 +33,19 @@ from core.units import ALL_ARCHS, VARIANT_ARCHS
 
 # The vanilla LSTM first, its eight variants and the MGU, then the GRU and tanh RNN for reference
 ABLATION_ARCHS = ("lstm", *VARIANT_ARCHS, "gru", "tanh")
-# What Greff et al. 2015 conclude for each variant on JSB Chorales (filled from their text below)
-GREFF_JSB: dict = {}
+# What Greff et al. 2015 conclude about a variant, over their three tasks (JSB Chorales among
+# them), where their text says it. Their per-variant JSB figures are box plots (their Figure 3),
+# not printed numbers; these are the sentences of their abstract and conclusions:
+# - abstract: "none of the variants can improve upon the standard LSTM architecture significantly,
+#   and demonstrate the forget gate and the output activation function to be its most critical
+#   components";
+# - conclusions: "coupling the input and forget gates (CIFG) or removing peephole connections (NP)
+#   simplify LSTM without significantly hurting performance".
+# The other variants (NIG, NOG, NIAF, FGR) and the MGU (Zhou et al. report no music task) have none.
+GREFF = {"lstm-nfg": {"finding": "critical", "source": "abstract"},
+         "lstm-noaf": {"finding": "critical", "source": "abstract"},
+         "lstm-cifg": {"finding": "harmless", "source": "conclusions"},
+         "lstm-np": {"finding": "harmless", "source": "conclusions"}}
 COLUMNS = ("dataset", "arch", "seed", "lr", "epochs", "valid_nll", "test_nll",
            "units", "n_params", "best_epoch", "wall_seconds")
 
