@@ -16,8 +16,8 @@ import torch
 from core.music.download import text_progress
 from core.music.midi import MAX_STEPS
 from core.training import checkpoint
-from core.training.reproduce import PROTOCOLS, ReproduceConfig
 from core.training.ablation import AblationConfig
+from core.training.reproduce import PROTOCOLS, ReproduceConfig
 from core.training.settings import Settings
 from core.training.train import Trainer, evaluate, fit
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.insight.views import pca_2d, unit_order, window_bounds, window_view
-from core.units import UNITS
+from core.units import UNITS, family_of
 
 ROOT = Path(__file__).resolve().parents[1]
 T, H = 20, 5
@@ -54,7 +54,9 @@ def test_window_view_sends_the_registrys_gates_and_state(arch):
 
 def test_the_state_is_the_memory_for_the_lstm_and_h_otherwise():
     assert {a: window_view(fake_arrays(a), a, H, 0, T)["state_name"] for a in UNITS} == \
-        {"tanh": "h", "gru": "h", "lstm": "c"}
+        {a: "c" if family_of(a) == "lstm" else "h" for a in UNITS}
+    assert {a: window_view(fake_arrays(a), a, H, 0, T)["state_name"] for a in ("tanh", "gru", "lstm", "mgu")} == \
+        {"tanh": "h", "gru": "h", "lstm": "c", "mgu": "h"}
     gru = window_view(fake_arrays("gru"), "gru", H, 0, T)
     assert set(gru["gates"]) == {"z", "r", "h_tilde"}
     assert window_view(fake_arrays("tanh"), "tanh", H, 0, T)["gates"] == {}

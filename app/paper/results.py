@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.training.ablation import GREFF, compare, read_results
 from core.training.reproduce import (
     FIELD_RNN,
     PAPER_TABLE,
@@ -22,7 +23,6 @@ from core.training.reproduce import (
     learning_curves,
     load_runs,
 )
-from core.training.ablation import GREFF, compare, read_results
 from core.units import ARCHS, display_name
 from core.units.costs import formula, multiply_adds, seconds_to_reach
 

@@ -135,11 +135,13 @@ def load_rows(config: AblationConfig) -> list[dict]:
 
 def spread(rows: list[dict]) -> list[dict]:
     """Per unit: runs, mean and standard deviation (n - 1) of test and valid NLL, best test NLL."""
+    def sd(a: np.ndarray) -> float:
+        return float(a.std(ddof=1)) if len(a) > 1 else math.nan
+
     out = []
     for arch in dict.fromkeys(r["arch"] for r in rows):
         test = np.array([r["test_nll"] for r in rows if r["arch"] == arch])
         valid = np.array([r["valid_nll"] for r in rows if r["arch"] == arch])
-        sd = (lambda a: float(a.std(ddof=1)) if len(a) > 1 else math.nan)
         out.append({"arch": arch, "runs": len(test), "test_mean": float(test.mean()), "test_sd": sd(test),
                     "valid_mean": float(valid.mean()), "valid_sd": sd(valid), "test_best": float(test.min())})
     return out

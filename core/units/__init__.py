@@ -15,8 +15,8 @@ from core.units.registry import (
     QUANTITIES,
     RANGES,
     UNITS,
-    Quantity,
     VARIANT_ARCHS,
+    Quantity,
     Unit,
     display_name,
     family_of,
@@ -32,5 +32,6 @@ from core.units.spec import (
     units_for_budget,
 )
 
-__all__ = ["ALL_ARCHS", "LSTM_SWITCHES", "VARIANT_ARCHS", "family_of", "ARCHS", "PAPER_UNITS", "QUANTITIES", "RANGES", "UNITS", "Quantity", "Unit", "display_name", "unit",
+__all__ = ["ALL_ARCHS", "ARCHS", "LSTM_SWITCHES", "PAPER_UNITS", "QUANTITIES", "RANGES", "UNITS", "VARIANT_ARCHS",
+           "Quantity", "Unit", "display_name", "family_of", "unit",
            "DEFAULT_BUDGET", "DEVICES", "N_KEYS", "VARIANTS", "ModelSpec", "count_parameters", "units_for_budget"]
