@@ -3,6 +3,7 @@ results it wrote (results/ablation)."""
 import csv
 import subprocess
 import sys
+from pathlib import Path
 
 from core.training.ablation import ABLATION_ARCHS, COLUMNS, AblationConfig, read_results, spread
 from core.units import VARIANT_ARCHS
@@ -51,3 +52,17 @@ def test_compare_calls_a_difference_only_beyond_twice_its_standard_error():
     assert "diff" not in by["lstm"]
     assert by["lstm-nfg"]["verdict"] == "worse" and abs(by["lstm-nfg"]["diff"] - 1.0) < 1e-9
     assert by["lstm-np"]["verdict"] == "tied"
+
+
+def test_the_docs_table_is_the_committed_study():
+    """docs/reproduce.md's ablation table: each unit's mean ± sd, its difference from the LSTM and
+    the verdict, as the committed results.csv gives them."""
+    from core.training.ablation import compare
+    rows, _ = read_results()
+    text = (Path(__file__).resolve().parents[1] / "docs" / "reproduce.md").read_text()
+    words = {"worse": "worse", "better": "better", "tied": "no difference"}
+    for u in compare(rows):
+        line = next(x for x in text.splitlines() if x.startswith(f"| `{u['arch']}` |"))
+        assert f"| {u['test_mean']:.3f} ± {u['test_sd']:.3f} |" in line
+        if "diff" in u:
+            assert f"| {u['diff']:+.3f} | {u['two_se']:.3f} | {words[u['verdict']]} |" in line

@@ -35,12 +35,12 @@ from core.units import ALL_ARCHS, VARIANT_ARCHS
 ABLATION_ARCHS = ("lstm", *VARIANT_ARCHS, "gru", "tanh")
 # What Greff et al. 2015 conclude about a variant, over their three tasks (JSB Chorales among
 # them), where their text says it. Their per-variant JSB figures are box plots (their Figure 3),
-# not printed numbers; these are the sentences of their abstract and conclusions:
+# not printed numbers; these are the findings of their abstract (quoted) and conclusions (in substance):
 # - abstract: "none of the variants can improve upon the standard LSTM architecture significantly,
 #   and demonstrate the forget gate and the output activation function to be its most critical
 #   components";
-# - conclusions: "coupling the input and forget gates (CIFG) or removing peephole connections (NP)
-#   simplify LSTM without significantly hurting performance".
+# - conclusions: coupling the input and forget gates (CIFG) or removing the peephole connections
+#   (NP) simplifies the LSTM without significantly hurting its performance.
 # The other variants (NIG, NOG, NIAF, FGR) and the MGU (Zhou et al. report no music task) have none.
 GREFF = {"lstm-nfg": {"finding": "critical", "source": "abstract"},
          "lstm-noaf": {"finding": "critical", "source": "abstract"},
