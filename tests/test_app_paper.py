@@ -47,15 +47,19 @@ def test_in_korean_the_headers_titles_and_controls_are_korean():
     assert at.radio(key="paper_protocol").options == ["논문", "현대식"]
     assert at.radio(key="paper_x").options == ["업데이트", "초"]
     assert at.button(key="paper_rerun_go").label == "시작"
-    assert [s.value for s in at.subheader] == ["그림 2: 학습 곡선", "작은 규모로 직접 다시 실행하기"]
+    assert [s.value for s in at.subheader] == ["그림 2: 학습 곡선", "분해 실험: LSTM을 하나씩 떼어 보기",
+                                              "작은 규모로 직접 다시 실행하기"]
 
 
-def test_projector_mode_keeps_the_table_and_curves_only():
+def test_projector_mode_keeps_the_tables_and_charts_only():
+    """Table 2 and the ablation table (static tables, readable from the back of a room), Figure 2
+    and the ablation chart; no prose, captions or downloads."""
     at = page(projector="1")
     assert not at.exception, [e.value for e in at.exception]
-    assert len(at.table) == 1 and not at.dataframe and at.get("plotly_chart")
+    assert len(at.table) == 2 and not at.dataframe and len(at.get("plotly_chart")) == 2
     assert not at.markdown and not at.caption and not at.get("download_button")
-    assert [s.value for s in at.subheader] == ["Figure 2: learning curves"]
+    assert [s.value for s in at.subheader] == ["Figure 2: learning curves",
+                                               "Ablations: take the LSTM apart"]
     assert not any(b.key == "paper_rerun_go" for b in at.button)
 
 
