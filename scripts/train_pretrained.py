@@ -5,16 +5,18 @@ assets/pretrained/*.pt and manifest.json.
     GATELAB_DATA_DIR=../shared/data/polyphonic .venv/bin/python scripts/train_pretrained.py --workers 2
 
 Reproducible: fixed seeds, one torch thread per model, every setting recorded in the manifest
-(and in each checkpoint). JSB and the chorales train with Adam at lr 2e-3; the other three
-datasets with the learning rate the modern reproduction selected for that dataset and unit
-(``results/reproduce/modern``, which trains PyTorch's equations; the paper's variant of a unit
-uses the same rate). Every run stops early, never at its cap (``CAP`` epochs: a test checks the
-manifest). A few models have a recipe of their own (``RECIPES``: the best of their dataset, found
-by the search written down in docs/reproduce.md). The units taken apart join on JSB
-(``jsb-<unit>-paper``): the ablation study's recipe with its best seed (``results/ablation``).
+(and in each checkpoint). Each model starts as the run of its dataset, unit and variant with the
+lowest validation NLL in ``results/reproduce`` (its optimizer, learning rate, weight noise, size
+and seed; the built-in chorales, which have no such runs, train with ``COMMON``); where that run
+stopped, this one goes back to its best weights and trains on at a tenth of the learning rate,
+``LR_DROPS`` times, before it stops. Every run stops early, never at its cap (``CAP`` epochs: a
+test checks the manifest). A few models have a recipe of their own (``RECIPES``: the best of
+their dataset, found by the search written down in docs/upload.md, "The zoo at its best"). The
+units taken apart join on JSB (``jsb-<unit>-paper``): the ablation study's recipe with its best
+seed by validation NLL (``results/ablation``).
 Resumable: the manifest is written after each model, and a
 model already in it (its file present, its sha256 right) is skipped, so on a checkout, where all
-30 are there, it trains none: ``--retrain`` trains every model of ``--datasets`` again, ``--only
+39 are there, it trains none: ``--retrain`` trains every model of ``--datasets`` again, ``--only
 NAME ...`` the named ones; ``--epochs`` caps every run (the tests use it to show the script runs).
 """
 import argparse
@@ -44,7 +46,7 @@ DATASETS = ("jsb", "chorales", "nottingham", "musedata", "piano-midi")
 CAP = 1000  # epochs at most: far beyond any early stop (the manifest records each model's)
 LR_DROPS = 2  # plateaus that drop the learning rate to a tenth (back at the best weights) before the stop
 # Recipes of their own: the changes from COMMON (and the selected lr) that made these models the
-# best of their dataset (docs/reproduce.md, "The zoo at its best": what was tried, with figures)
+# best of their dataset (docs/upload.md, "The zoo at its best": what was tried, with figures)
 RECIPES: dict[str, dict] = {
     # Piano-midi.de: more weight noise than the paper's 0.075 (RMSProp at the rate of the paper
     # protocol's best candidate): test 7.654, the only recipe tried that beat the field's 7.66
