@@ -130,3 +130,26 @@ def test_the_stepper_shows_the_modules_h_for_every_unit_and_variant(arch):
                 assert not any(line.startswith(f"{gate}_t = ") for line in lines)
             text = tools.stepper_text(arch, variant, n, 2, t)
             assert "tools.notes" not in text and UNITS[arch].name in text
+
+
+def test_a_pretrained_set_s_units_are_grouped_under_the_unit_they_were_taken_from():
+    from app import choosers
+    every = ["lstm-nfg", "tanh", "mgu", "lstm", "gru", "lstm-cifg"]        # as a manifest may list them
+    assert choosers.unit_order(every) == ["tanh", "gru", "mgu", "lstm", "lstm-nfg", "lstm-cifg"]
+    assert choosers.unit_order(["mgu", "lstm-np"]) == ["mgu", "lstm-np"]  # without their family too
+    assert choosers.default_units(choosers.unit_order(every)) == ["tanh", "gru", "lstm"]
+    assert choosers.default_units(["mgu", "lstm-nfg"]) == ["mgu", "lstm-nfg"]
+    assert choosers.unit_label("lstm") == "LSTM"
+    assert choosers.unit_label("lstm-nfg") == "LSTM › LSTM-NFG: no forget gate"
+    assert choosers.unit_label("mgu") == "GRU › MGU: one gate for both of the GRU's"
+
+
+def test_a_links_units_round_trip_by_their_registry_names():
+    from app import choosers
+    archs = choosers.unit_order(list(ALL_ARCHS))
+    for arch in ALL_ARCHS:                 # every unit's own name in a link gives that unit back
+        assert choosers.url_units(arch, archs) == [arch]
+    assert choosers.url_units(",".join(("lstm-nfg", "lstm")), archs) == ["lstm", "lstm-nfg"]
+    assert choosers.url_units("lstm-nfg, nonsense", archs) == ["lstm-nfg"]
+    assert choosers.url_units("nonsense", archs) is None and choosers.url_units(None, archs) is None
+    assert len(choosers.url_units(",".join(ALL_ARCHS), archs)) == 6   # the Lab's limit, as on the page
