@@ -13,6 +13,8 @@ from app.teacher import control, is_hidden, labels
 from core.lab import validation_pieces
 from core.music.data import DataError, available_datasets, load_dataset
 from core.training.checkpoint import CheckpointError
+from core.training.settings import MAX_LAB_MODELS
+from core.units import ALL_ARCHS, ARCHS, UNITS
 
 SOURCES = ("shipped", "lab", "file")  # where models come from; their names are tools.models.sources.*
 LONG_MEMORY = "long-memory"
@@ -62,12 +64,66 @@ def choose_models(prefix: str) -> tuple[dict, tuple, str, str]:
                          format_func={k: t("tools.models.set_option", dataset=dataset_title(k[0]),
                                            variant=variant_name(k[1])) for k in names}.get,
                          key=f"{prefix}_set")
-        models = model_files.shipped_models(sets[choice]["names"])
+        names = sets[choice]["names"]
+        archs = choose_units(list(names), f"{prefix}_units_{choice}")
+        models = model_files.shipped_models({a: names[a] for a in archs})
     except CheckpointError as e:
         st.error(t("tools.models.unusable", error=e))
         st.stop()
     label = t("tools.models.shipped", dataset=dataset_title(choice[0]), variant=variant_name(choice[1]))
-    return models, ("shipped", *choice), choice[0], label
+    return models, ("shipped", *choice, *archs), choice[0], label
+
+
+# -- units: a pretrained set with units taken apart -----------------------------------------------
+
+def unit_order(archs) -> list[str]:
+    """``archs`` grouped under their unit: each of the paper's three, then the units taken
+    from it (``core.units.registry``: ``family_of``), in the registry's order; units whose
+    family is not among ``archs`` still come after it."""
+    by_family = {f: [a for a in ALL_ARCHS if a in archs and UNITS[a].base == f] for f in ARCHS}
+    return [a for f in ARCHS for a in by_family[f]]
+
+
+def unit_label(arch: str) -> str:
+    """"LSTM", or for a unit taken apart "LSTM › LSTM-NFG: no forget gate" (its family, its
+    name, its change), in the page's language."""
+    if not UNITS[arch].family:
+        return model_name(arch)
+    return t("tools.models.taken_apart", family=model_name(UNITS[arch].family), model=model_name(arch),
+             change=t(f"paper.ablation.changes.{arch}"))
+
+
+def default_units(archs: list[str]) -> list[str]:
+    """What a set opens with: its paper's three where it has them, else its first units."""
+    three = [a for a in archs if a in ARCHS]
+    return three or archs[:MAX_LAB_MODELS]
+
+
+def url_units(raw: str | None, archs: list[str]) -> list[str] | None:
+    """The units a link names (``models=lstm,lstm-nfg``) among ``archs``, in the set's order;
+    None when it names none of them."""
+    named = {s.strip() for s in (raw or "").split(",")}
+    chosen = [a for a in archs if a in named][:MAX_LAB_MODELS]
+    return chosen or None
+
+
+def choose_units(archs: list[str], key: str) -> list[str]:
+    """The units of a pretrained set to apply: a set of the paper's three alone applies them all;
+    a set with units taken apart offers each, grouped under its unit (``unit_order``), the three
+    by default. A link's ``models=`` sets the choice (hidden) or where it starts (shown)."""
+    archs = unit_order(archs)
+    if all(a in ARCHS for a in archs):
+        return archs
+    start = url_units(st.query_params.get("models"), archs) or default_units(archs)
+    if is_hidden("models"):
+        return start
+    labels = {a: unit_label(a) for a in archs}
+    chosen = st.multiselect(t("tools.models.units"), archs, default=start, format_func=labels.get,
+                            max_selections=MAX_LAB_MODELS, key=key, help=t("tools.models.units_help"))
+    if not chosen:
+        st.info(t("tools.models.no_units"))
+        st.stop()
+    return unit_order(chosen)
 
 
 # -- pieces --------------------------------------------------------------------------------------

@@ -78,7 +78,8 @@ def test_korean_projector_lesson_shows_headlines_charts_and_the_result(closing):
     at.button(key="lesson_start").click().run()
     wait_for_answers(at, label="응답에서의 NLL")
     assert {m.label for m in at.metric} == {f"{n}: 응답에서의 NLL" for n in ("tanh RNN", "GRU", "LSTM")}
-    assert [h.value for h in at.subheader] == ["1 · 손실", "2 · 값을 붙잡는 게이트", "3 · 누가 부름을 기억하는가"]
+    assert [h.value for h in at.subheader] == ["1 · 손실", "2 · 값을 붙잡는 게이트", "3 · 누가 부름을 기억하는가",
+                                               "게이트 하나 빼 보기"]   # and the gate taken out, below
     shown = [m.value for m in at.markdown]
     for step in ("loss", "gates", "memory"):
         assert text.get("ko", f"lesson.steps.{step}.headline") in shown

@@ -12,7 +12,7 @@ from app.text import LANGS
 from app.tools import data as tools_data
 from app.tools import views as tools_views
 from core.music.data import TITLES
-from core.units import ARCHS, UNITS
+from core.units import ALL_ARCHS, UNITS
 
 ROOT = Path(__file__).resolve().parents[1]
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -24,9 +24,9 @@ def computed_keys() -> list[str]:
     """Every key the Gate tools (app/tools/data.py, app/tools/views.py, app/tools/tools.py),
     app/lesson/lesson.py and app/choosers.py build."""
     keys = [f"tools.names.{n}" for n in TOOLS]
-    keys += [f"tools.clamps.{a}.{g}{v:g}" for a in ARCHS for g, v in UNITS[a].clamps]
-    keys += [f"tools.notes.{a}_{v}" for a in ARCHS for v in ("torch", "paper")]
-    keys += [f"figures.panels.{q.name}" for a in ARCHS for q in UNITS[a].quantities]
+    keys += [f"tools.clamps.{a}.{g}{v:g}" for a in ALL_ARCHS for g, v in UNITS[a].clamps]
+    keys += [f"tools.notes.{a}_{v}" for a in ALL_ARCHS for v, _ in UNITS[a].steps]
+    keys += [f"figures.panels.{q.name}" for a in ALL_ARCHS for q in UNITS[a].quantities]
     keys += [f"tools.variants.{v}" for v in ("torch", "paper")]
     keys += [f"tools.models.sources.{s}" for s in ("shipped", "lab", "file")]
     keys += [f"tools.saturation.{o}" for o in ("split", "piece")]
@@ -53,12 +53,29 @@ def test_the_names_here_are_the_pages_own():
 
 
 def test_clamp_meanings_name_their_gate_and_value_and_are_translated():
-    for arch in ARCHS:
+    for arch in ALL_ARCHS:
         for gate, value in UNITS[arch].clamps:
             key = f"tools.clamps.{arch}.{gate}{value:g}"
             assert gate in UNITS[arch].gates
             assert text.get("en", key).startswith(f"{gate} = {value:g}: ")
+            assert text.get("ko", key).startswith(f"{gate} = {value:g}: ")
             assert HANGUL.search(text.get("ko", key)), key
+
+
+def test_a_units_clamp_words_are_its_own_and_none_is_left_over():
+    """Every clamp meaning in the catalogue is one a unit offers (a removed gate has none), and
+    a unit taken apart whose change alters what a hold means says so in its own words."""
+    offered = {f"tools.clamps.{a}.{g}{v:g}" for a in ALL_ARCHS for g, v in UNITS[a].clamps}
+    for lang in LANGS:
+        written = {k for k in text.catalog(lang) if k.startswith("tools.clamps.")}
+        assert written == offered, lang
+    for arch in ALL_ARCHS:
+        for gate, _ in UNITS[arch].removed:
+            assert not any(k.startswith(f"tools.clamps.{arch}.{gate}") for k in offered), arch
+    # CIFG: holding f holds i = 1 - f too; the MGU's one gate is the GRU's update gate as well
+    assert "i = 1 − f = 0" in text.get("en", "tools.clamps.lstm-cifg.f1")
+    assert text.get("en", "tools.clamps.lstm-cifg.f1") != text.get("en", "tools.clamps.lstm.f1")
+    assert text.get("en", "tools.clamps.mgu.f0") == text.get("en", "tools.clamps.gru.z0").replace("z", "f", 1)
 
 
 def test_korean_uses_the_glossary():

@@ -1,6 +1,7 @@
 """The built-in lesson: on the long-memory task, one click trains the three units (in this
 session's Lab worker, with the lesson's settings) and three short steps say what to look at.
-In projector mode each step shows its headline instead of its paragraph."""
+In projector mode each step shows its headline instead of its paragraph. Below, with or without
+the lesson started, one more click takes a gate out of the LSTM (``app.lesson.take_apart``)."""
 import time
 
 import streamlit as st
@@ -10,6 +11,7 @@ from app.choosers import loss_y_choice
 from app.figures import gates_figure, loss_figure, panels_for
 from app.figures.common import model_name
 from app.i18n import lang, t
+from app.lesson import take_apart
 from app.teacher import control
 from core.insight.lesson import LESSON_MARGIN, lesson_point, lesson_settings
 
@@ -88,8 +90,9 @@ if "lesson_started" not in st.session_state:
         start()
         st.rerun()
     st.info(t("lesson.press_start"))
-    st.stop()
-step_names = {"all": t("lesson.all_steps"), **{s: t(f"lesson.steps.{s}.title") for s in STEPS}}
-step = control("step", st.radio, "all", t("lesson.step"), options=list(step_names),
-                  format_func=step_names.get, horizontal=True, key="lesson_step")
-lesson_body(step)
+else:
+    step_names = {"all": t("lesson.all_steps"), **{s: t(f"lesson.steps.{s}.title") for s in STEPS}}
+    step = control("step", st.radio, "all", t("lesson.step"), options=list(step_names),
+                   format_func=step_names.get, horizontal=True, key="lesson_step")
+    lesson_body(step)
+take_apart.section()   # the LSTM with and without one gate, on the same task: what the gate was for

@@ -56,6 +56,14 @@ def clamp_options(arch: str) -> tuple[list, dict]:
     return options, {o: tx(f"tools.clamps.{arch}.{o[0]}{o[1]:g}") for o in options}
 
 
+def removed_gates(arch: str) -> list[str]:
+    """What ``arch`` lacks, one sentence per removed gate in the page's language: a gate a unit
+    taken apart does not have is held at its constant already (``Unit.removed``), never offered
+    as a clamp."""
+    return [tx("tools.interventions.removed", model=model_name(arch), gate=gate, value=f"{value:g}")
+            for gate, value in UNITS[arch].removed]
+
+
 def url_clamp(options: list, gate: str, value: float, choice: tuple) -> tuple:
     """The clamp a teacher link names (``gate``, ``value``) if it is offered, else ``choice``."""
     return (gate, value) if (gate, value) in options else choice

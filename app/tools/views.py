@@ -35,8 +35,12 @@ def setup() -> tuple:
 
 def explain(key: str) -> None:
     """A tool's explanation: left out in projector mode, where the chart speaks."""
+    explain_text(tx(key))
+
+
+def explain_text(sentence: str) -> None:
     if not projector():
-        st.caption(tx(key))
+        st.caption(sentence)
 
 
 # -- gate saturation -----------------------------------------------------------------------------
@@ -138,6 +142,8 @@ def intervention_tool(models, model_key, piece_key, roll) -> None:
     arch = teacher.control("arch", st.radio, archs[-1], tx("tools.interventions.model"), options=archs,
                       format_func=model_name,
                       horizontal=True, key="int_arch")
+    for sentence in tools.removed_gates(arch):   # a unit taken apart: its missing gate is fixed already
+        explain_text(sentence)
     clamp = clamp_choice(arch, models[arch].spec.units)
     result = tm.memo("intervention", (model_key, piece_key, arch, clamp),
                      lambda: session.compute("intervention", models[arch], roll, clamp))

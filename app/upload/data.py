@@ -18,6 +18,7 @@ from app.figures.piece import AT_CURSOR
 from app.i18n import dataset_title, t, table
 from core.insight.views import window_view
 from core.music.midi import MAX_STEPS
+from core.units import UNITS
 
 MAX_CSV_STEPS = 20_000  # the CSV holds every step: the core's own longest piece
 NOTE_VALUES = (1, 2, 4)  # steps per beat that have a note value's name (upload.note_values)
@@ -91,16 +92,20 @@ def resolution_options(trained_spb: float) -> tuple[list, dict]:
 def set_label(key: tuple[str, str], chosen: dict) -> str:
     """A pretrained set (``shipped_sets``) as the selector shows it: dataset, equations, each
     model's size, and the resolution it reads music at (its training data's)."""
-    models = ", ".join(t("upload.source.set_model", model=model_name(a), units=e.units)
-                       for a, e in chosen["entries"].items())
+    entries = chosen["entries"]
+    three = [a for a in entries if not UNITS[a].family] or list(entries)
+    models = ", ".join(t("upload.source.set_model", model=model_name(a), units=entries[a].units) for a in three)
+    if len(three) < len(entries):   # a set with units taken apart: named when chosen (app.choosers.choose_units)
+        models += t("upload.source.set_more", n=len(entries) - len(three))
     return t("upload.source.set_option", dataset=dataset_title(key[0]),
              variant=table("upload.variants").get(key[1], key[1]), models=models,
              notes=note_value(chosen["steps_per_beat"]))
 
 
-def pretrained_label(chosen: dict) -> str:
-    """What a pretrained set applies: each model's test NLL."""
-    nll = ", ".join(f"{model_name(a)} {e.test_nll:.2f}" for a, e in chosen["entries"].items())
+def pretrained_label(chosen: dict, archs=None) -> str:
+    """What a pretrained set applies (``archs``, None: all of it): each model's test NLL."""
+    nll = ", ".join(f"{model_name(a)} {e.test_nll:.2f}" for a, e in chosen["entries"].items()
+                    if archs is None or a in archs)
     return t("upload.source.pretrained_label", nll=nll)
 
 
@@ -121,6 +126,12 @@ def midi_reason(error, size: int, limit: int) -> str:
         return t("upload.errors.midi.too_long", limit=MAX_STEPS)
     reasons = table("upload.errors.midi")
     return reasons.get(error.kind, reasons["other"])
+
+
+def removed_gates(archs) -> list[str]:
+    """One sentence per gate a unit taken apart lacks: it is a constant, so it has no heatmap."""
+    return [t("upload.views.removed", model=model_name(a), gate=gate, value=f"{value:g}")
+            for a in archs for gate, value in UNITS[a].removed]
 
 
 def piece_caption(piece, spb: float, window) -> str:

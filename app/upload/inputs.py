@@ -5,6 +5,7 @@ window; and what they give (the piece, the traces), kept in the session so that 
 import streamlit as st
 
 from app import model_files, session
+from app.choosers import choose_units
 from app.i18n import t
 from app.upload import data as up
 from core.music.data import dataset_steps_per_beat
@@ -48,8 +49,9 @@ def pretrained_choice() -> tuple[dict, tuple, float, str]:
     labels = {k: up.set_label(k, s) for k, s in sets.items()}
     choice = st.selectbox(t("upload.source.set"), list(sets), key="up_set", format_func=labels.get)
     chosen = sets[choice]
-    models = model_files.shipped_models(chosen["names"])  # a damaged file: the worker refuses it
-    return models, ("shipped", *choice), chosen["steps_per_beat"], up.pretrained_label(chosen)
+    archs = choose_units(list(chosen["names"]), f"up_units_{choice}")   # a set with units taken apart
+    models = model_files.shipped_models({a: chosen["names"][a] for a in archs})  # a damaged file: refused
+    return models, ("shipped", *choice, *archs), chosen["steps_per_beat"], up.pretrained_label(chosen, archs)
 
 
 def lab_choice() -> tuple[dict, tuple, float, str]:

@@ -63,6 +63,9 @@ def show_gates(views: dict, target: np.ndarray, start: int, cursor: int) -> None
     panels = {a: {p: (m["gates"].get(p, m["h"])) for p in panels_for(a, candidate)}
               for a, m in views.items()}
     chart(add_cursor(gates_figure(panels, target, start, candidate, lang=lang()), cursor), "up_gates")
+    removed = up.removed_gates(views)   # a unit taken apart: its missing gate is a constant, not a panel
+    if removed and not projector():
+        st.caption(" ".join(removed))
 
 
 def show_views(traces: dict, roll: np.ndarray, start: int, stop: int, cursor: int) -> None:
