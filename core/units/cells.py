@@ -19,6 +19,16 @@ import torch
 from torch import nn
 
 
+def _layer_weights(module: nn.Module, rows: int, input_size: int, hidden_size: int) -> None:
+    """The four parameters every unit here has, named as torch.nn's: ``weight_ih_l0`` (rows, D),
+    ``weight_hh_l0`` (rows, H), ``bias_ih_l0`` and ``bias_hh_l0`` (rows,), ``rows`` = blocks × H."""
+    module.input_size, module.hidden_size = input_size, hidden_size
+    module.weight_ih_l0 = nn.Parameter(torch.empty(rows, input_size))
+    module.weight_hh_l0 = nn.Parameter(torch.empty(rows, hidden_size))
+    module.bias_ih_l0 = nn.Parameter(torch.empty(rows))
+    module.bias_hh_l0 = nn.Parameter(torch.empty(rows))
+
+
 def _init_uniform(module: nn.Module, hidden_size: int) -> None:
     # The same initialisation as torch.nn's recurrent modules: U(-1/sqrt(H), 1/sqrt(H)).
     bound = 1.0 / math.sqrt(hidden_size)
@@ -35,13 +45,8 @@ class PaperGRU(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        H, D = hidden_size, input_size
-        self.weight_ih_l0 = nn.Parameter(torch.empty(3 * H, D))
-        self.weight_hh_l0 = nn.Parameter(torch.empty(3 * H, H))
-        self.bias_ih_l0 = nn.Parameter(torch.empty(3 * H))
-        self.bias_hh_l0 = nn.Parameter(torch.empty(3 * H))
-        _init_uniform(self, H)
+        _layer_weights(self, 3 * hidden_size, input_size, hidden_size)
+        _init_uniform(self, hidden_size)
 
     def cell(self, wx: torch.Tensor, h_prev: torch.Tensor) -> dict:
         """One step. ``wx`` (B, 3H) is W x + b_ih, precomputed for all steps at once."""
@@ -84,7 +89,6 @@ class PaperLSTM(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, switches=frozenset(), peepholes: bool = True):
         super().__init__()
         from core.units.registry import LSTM_BLOCKS, LSTM_GATES
-        self.input_size, self.hidden_size = input_size, hidden_size
         self.switches = frozenset(switches)
         gone = {"nig": "i", "cifg": "i", "nfg": "f", "nog": "o"}
         missing = {gone[s] for s in self.switches if s in gone}
@@ -92,11 +96,8 @@ class PaperLSTM(nn.Module):
         self.peeps = (tuple(g for g in LSTM_GATES if g not in missing)
                       if peepholes and "np" not in self.switches else ())
         self.fgr = "fgr" in self.switches
-        H, D, G = hidden_size, input_size, len(self.blocks)
-        self.weight_ih_l0 = nn.Parameter(torch.empty(G * H, D))
-        self.weight_hh_l0 = nn.Parameter(torch.empty(G * H, H))
-        self.bias_ih_l0 = nn.Parameter(torch.empty(G * H))
-        self.bias_hh_l0 = nn.Parameter(torch.empty(G * H))
+        H = hidden_size
+        _layer_weights(self, len(self.blocks) * H, input_size, H)
         if self.peeps:
             self.weight_peep_l0 = nn.Parameter(torch.empty(len(self.peeps), H))
         if self.fgr:
@@ -189,13 +190,8 @@ class MGU(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        H, D = hidden_size, input_size
-        self.weight_ih_l0 = nn.Parameter(torch.empty(2 * H, D))
-        self.weight_hh_l0 = nn.Parameter(torch.empty(2 * H, H))
-        self.bias_ih_l0 = nn.Parameter(torch.empty(2 * H))
-        self.bias_hh_l0 = nn.Parameter(torch.empty(2 * H))
-        _init_uniform(self, H)
+        _layer_weights(self, 2 * hidden_size, input_size, hidden_size)
+        _init_uniform(self, hidden_size)
 
     def cell(self, wx: torch.Tensor, h_prev: torch.Tensor) -> dict:
         """One step. ``wx`` (B, 2H) is W x + b_ih, precomputed for all steps at once."""
