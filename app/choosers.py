@@ -60,7 +60,10 @@ def choose_models(prefix: str) -> tuple[dict, tuple, str, str]:
         ready = set(available_datasets())
         # Sets whose pieces load here come first, so an offline classroom opens on one that works.
         names = sorted(sets, key=lambda k: k[0] not in ready)
-        choice = control("set", st.selectbox, names[0], t("tools.models.set"), options=names,
+        # A link naming units (models=lstm,lstm-nfg) opens on the first set that holds most of them.
+        asked = set((st.query_params.get("models") or "").split(","))
+        first = max(names, key=lambda k: len(asked & set(sets[k]["names"])))
+        choice = control("set", st.selectbox, first, t("tools.models.set"), options=names,
                          format_func={k: t("tools.models.set_option", dataset=dataset_title(k[0]),
                                            variant=variant_name(k[1])) for k in names}.get,
                          key=f"{prefix}_set")

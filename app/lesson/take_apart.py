@@ -46,7 +46,8 @@ def train(gate: str) -> dict:
 
 def show(result: dict) -> None:
     """Both loss curves, each model's final validation NLL and NLL at the answer, the sentence."""
-    display.chart(loss_figure(result["loss"], lang=lang()), key="take_apart_loss")
+    # "recent": the first updates (NLL ~60) would flatten the end, where the two differ
+    display.chart(loss_figure(result["loss"], lang=lang(), y_view="recent"), key="take_apart_loss")
     final = result["final"]
     for col, arch in zip(st.columns(len(final)), result["archs"]):
         col.metric(t("lesson.take_apart.valid_metric", model=model_name(arch)),
