@@ -35,6 +35,13 @@ def lab_weights(key: str) -> dict | None:
     return st.session_state.get(LAB_WEIGHTS)
 
 
+def linked_set(sets: dict, order: list) -> tuple:
+    """The set a page opens on: the first of ``order`` that holds most of the units a link names
+    (``models=lstm,lstm-nfg``: only the JSB paper set holds units taken apart), else the first."""
+    asked = set((st.query_params.get("models") or "").split(","))
+    return max(order, key=lambda k: len(asked & set(sets[k]["names"])))
+
+
 def choose_models(prefix: str) -> tuple[dict, tuple, str, str]:
     """Pick the models -> (arch -> model, a key naming them, their dataset name, a label)."""
     source = control("source", st.radio, "shipped", t("tools.models.label"), options=list(SOURCES),
@@ -60,10 +67,7 @@ def choose_models(prefix: str) -> tuple[dict, tuple, str, str]:
         ready = set(available_datasets())
         # Sets whose pieces load here come first, so an offline classroom opens on one that works.
         names = sorted(sets, key=lambda k: k[0] not in ready)
-        # A link naming units (models=lstm,lstm-nfg) opens on the first set that holds most of them.
-        asked = set((st.query_params.get("models") or "").split(","))
-        first = max(names, key=lambda k: len(asked & set(sets[k]["names"])))
-        choice = control("set", st.selectbox, first, t("tools.models.set"), options=names,
+        choice = control("set", st.selectbox, linked_set(sets, names), t("tools.models.set"), options=names,
                          format_func={k: t("tools.models.set_option", dataset=dataset_title(k[0]),
                                            variant=variant_name(k[1])) for k in names}.get,
                          key=f"{prefix}_set")

@@ -104,3 +104,10 @@ def test_a_link_naming_a_variant_opens_on_the_shipped_set_that_holds_it():
     assert at.multiselect(key="tools_units_('jsb', 'paper')").value == ["lstm", "lstm-nfg"]
     plain = open_page("tools/tools.py", timeout=180, tool="interventions")
     assert plain.selectbox(key="tools_set").value == ("jsb", "torch")   # without a link: the first set
+
+
+def test_your_own_music_opens_a_link_naming_a_variant_on_the_set_that_holds_it():
+    at = open_page("upload/upload.py", timeout=180, models="lstm-nfg,mgu")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="up_set").value == ("jsb", "paper")
+    assert set(at.multiselect(key="up_units_('jsb', 'paper')").value) == {"lstm-nfg", "mgu"}

@@ -121,7 +121,7 @@ def test_both_pages_offer_every_dataset_with_both_equations():
     assert set(sets) == every
     upload = apptest.open_page("upload/upload.py")
     assert sorted(upload.selectbox(key="up_set").options) == sorted(up.set_label(k, sets[k]) for k in every)
-    assert "MuseData, the paper's equations (tanh RNN 100 units, GRU 46 units, LSTM 36 units; reads " \
+    assert "MuseData, the paper's equations (tanh RNN 78 units, GRU 46 units, LSTM 34 units; reads " \
            "eighth notes)" in upload.selectbox(key="up_set").options
     tools = apptest.open_page("tools/tools.py")
     assert sorted(tools.selectbox(key="tools_set").options) == sorted(

@@ -5,7 +5,7 @@ window; and what they give (the piece, the traces), kept in the session so that 
 import streamlit as st
 
 from app import model_files, session
-from app.choosers import choose_units
+from app.choosers import choose_units, linked_set
 from app.i18n import t
 from app.upload import data as up
 from core.music.data import dataset_steps_per_beat
@@ -47,7 +47,9 @@ def pretrained_choice() -> tuple[dict, tuple, float, str]:
         st.error(t("upload.errors.no_pretrained", detail=str(e)))
         st.stop()
     labels = {k: up.set_label(k, s) for k, s in sets.items()}
-    choice = st.selectbox(t("upload.source.set"), list(sets), key="up_set", format_func=labels.get)
+    order = list(sets)
+    choice = st.selectbox(t("upload.source.set"), order, key="up_set", format_func=labels.get,
+                          index=order.index(linked_set(sets, order)))
     chosen = sets[choice]
     archs = choose_units(list(chosen["names"]), f"up_units_{choice}")   # a set with units taken apart
     models = model_files.shipped_models({a: chosen["names"][a] for a in archs})  # a damaged file: refused
