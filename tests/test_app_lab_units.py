@@ -220,3 +220,32 @@ def test_every_chooser_label_exists_in_both_languages():
         labels = text.table(lang, "lab.units")
         assert sorted(labels) == sorted(VARIANT_ARCHS)
         assert all(labels[a].startswith(display_name(a) + ":") for a in VARIANT_ARCHS)
+
+
+def test_a_reset_slower_than_its_wait_keeps_the_page_asking_until_the_new_models_show():
+    """Six models on a loaded machine take longer to build than a Reset's request waits: the page
+    must keep refreshing until the worker's status shows the new generation (it used to stop,
+    paused, on the old models' numbers; live_page.py's Reset timed out)."""
+    import streamlit as st
+
+    from app import session
+
+    class SlowWorker:  # a LabClient whose reset is not answered within the wait
+        alive, settings, dataset = True, {}, None
+
+        def __init__(self):
+            self.status = {"ready": True, "running": False, "generation": 3}
+
+        def reset(self, settings, dataset, timeout):
+            return None
+
+    worker = SlowWorker()
+    st.session_state[session.CLIENT_KEY] = worker
+    try:
+        assert not session.pending()
+        session.reset()
+        assert session.pending() and session.pending()  # still waiting: the old generation
+        worker.status = {**worker.status, "generation": 4}
+        assert not session.pending()  # the new models are there: the page stops asking
+    finally:
+        del st.session_state[session.CLIENT_KEY]
