@@ -39,10 +39,11 @@ NUMBERS = {
 HELP = ("budget", "lr", "eval_every")  # the fields with a help text (lab.help.<field>)
 CHOICES = {"archs": ALL_ARCHS, "variant": VARIANTS, "optimizer": OPTIMIZERS}
 # The units' choosers: widget key suffix -> its options. The paper's three (setting_archs), then
-# the units taken apart, one multiselect per unit they were taken from (setting_archs_lstm: the
-# LSTM's variants; setting_archs_gru: the MGU), labelled lab.units.<arch> under lab.settings.taken_apart.
+# the units taken apart, one multiselect per unit they were taken from, in the order of the models'
+# columns (setting_archs_lstm: the LSTM's variants; setting_archs_gru: the MGU), labelled
+# lab.units.<arch> under lab.settings.taken_apart.
 ARCH_GROUPS = {"archs": ARCHS, **{f"archs_{base}": tuple(a for a in VARIANT_ARCHS if family_of(a) == base)
-                                  for base in ARCHS if any(family_of(a) == base for a in VARIANT_ARCHS)}}
+                                  for base in dict.fromkeys(family_of(a) for a in VARIANT_ARCHS)}}
 UPLOAD = "midi"  # the data registry's name for the user's own MIDI files
 
 
