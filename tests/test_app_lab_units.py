@@ -249,3 +249,17 @@ def test_a_reset_slower_than_its_wait_keeps_the_page_asking_until_the_new_models
         assert not session.pending()  # the new models are there: the page stops asking
     finally:
         del st.session_state[session.CLIENT_KEY]
+
+
+def test_niafs_unbounded_candidate_is_drawn_on_a_scale_that_holds_it():
+    """LSTM-NIAF's c̃ has no tanh: on the state scale (−1…1) its values beyond 1 would read as
+    saturated. It is drawn on the cell's symmetric scale, which reaches its largest value."""
+    models = _gates(("lstm", "lstm-niaf"), candidate=True)
+    models["lstm-niaf"]["g"] = models["lstm-niaf"]["g"] * 8 - 4  # values out to about ±4
+    fig = gates_figure(models, np.zeros((12, 88), np.uint8), candidate=True)
+    axes = {t.name: t.coloraxis for t in fig.data}
+    assert axes["LSTM c̃"] == "coloraxis2" and axes["LSTM-NIAF c̃"] == "coloraxis4"
+    top = float(np.abs(models["lstm-niaf"]["g"]).max())
+    assert fig.layout.coloraxis4.cmax >= top and fig.layout.coloraxis4.cmin <= -top
+    assert fig.layout.coloraxis4.colorbar.title.text == text.get(
+        "en", "figures.colorbar.unbounded", symbols="c̃", top=f"{fig.layout.coloraxis4.cmax:g}")

@@ -84,9 +84,18 @@ def roll_trace(roll: np.ndarray, start: int, lo: int, hi: int, lang: str = "en")
                              f"<extra>{w['roll']}</extra>"}
 
 
+def kind_of(arch: str, panel: str) -> str:
+    """The colour scale a panel of ``arch`` is drawn on (``PANELS``), except a candidate without
+    its tanh (LSTM-NIAF's c̃), unbounded like the cell: on the cell's symmetric scale, not clipped
+    to −1…1 where it would read as saturated."""
+    if panel == "g" and "niaf" in UNITS[arch].switches:
+        return "cell"
+    return PANELS[panel][1]
+
+
 def unit_trace(values: np.ndarray, start: int, panel: str, arch: str, lang: str = "en") -> dict:
     """One gate or state (T, H) as a heatmap: x = step, y = unit."""
-    kind, sym, name, w = PANELS[panel][1], symbol(panel), model_name(arch, lang), hover(lang)
+    kind, sym, name, w = kind_of(arch, panel), symbol(panel), model_name(arch, lang), hover(lang)
     return {"type": "heatmap", "z": compact(np.asarray(values).T),
             "x": np.arange(start, start + len(values)), "y": np.arange(np.shape(values)[1]),
             "coloraxis": COLOR_AXES[kind], "name": f"{name} {sym}", "meta": STEP_AXIS,
@@ -141,11 +150,16 @@ def gates_figure(models: dict, roll: np.ndarray, start: int = 0, candidate: bool
             grid.y(row, col, title={"text": text.get(lang, "figures.unit") if col == 1 else ""})
         last = max((r for r, (_, gone) in enumerate(rows[arch], start=2) if gone is None), default=1)
         grid.x(last, col, title={"text": text.get(lang, "figures.time_axis")})
-    kinds = {"roll"} | {PANELS[p][1] for a in archs for p in panels[a]}
-    cells = [models[a]["c"] for a in archs if "c" in panels[a]]
+    kinds = {"roll"} | {kind_of(a, p) for a in archs for p in panels[a]}
+    cells = [models[a][p] for a in archs for p in panels[a] if kind_of(a, p) == "cell"]
     layout = grid.layout(height=row_height * n_rows + 90, uirevision="gates", **PAPER,
                          margin={"l": 50, "r": 10, "t": 30, "b": 40},
                          **color_axes(lang, kinds, cell_range(*cells)))
+    free = [p for a in archs for p in panels[a] if kind_of(a, p) == "cell" and PANELS[p][1] != "cell"]
+    if free:  # an unbounded candidate shares the cell's scale: its bar names both
+        shared = ", ".join(dict.fromkeys([*(["c"] if len(free) < len(cells) else []), *map(symbol, free)]))
+        layout[COLOR_AXES["cell"]]["colorbar"]["title"]["text"] = text.get(
+            lang, "figures.colorbar.unbounded", symbols=shared, top=f"{cell_range(*cells):g}")
     layout["annotations"] = layout["annotations"] + notes
     if shapes:
         layout["shapes"] = shapes
