@@ -130,6 +130,8 @@ def test_a_link_with_seven_units_is_said_in_korean_and_its_units_kept_in_the_cho
         assert HANGUL.search(at.sidebar.warning[0].value) and HANGUL.search(at.sidebar.error[0].value)
         assert at.multiselect(key="setting_archs").value + at.multiselect(key="setting_archs_lstm").value \
             == list(SEVEN)
+        assert at.multiselect(key="setting_archs_lstm").label == "LSTM에서 분해한 유닛"
+        assert at.multiselect(key="setting_archs_lstm").options[1] == "LSTM-NFG: LSTM − 망각 게이트 (f ≡ 1)"
         assert tuple(at.session_state["lab_client"].wanted["archs"]) == ARCHS and not at.exception
     finally:
         _close(at)
