@@ -114,6 +114,11 @@ def test_the_chooser_defaults_to_the_three_and_refuses_a_seventh_unit_keeping_ev
         assert tuple(at.session_state["lab_client"].wanted["archs"]) == ARCHS
         at.multiselect(key="setting_archs_lstm").set_value(list(SEVEN[3:6])).run()  # six: accepted
         assert not at.sidebar.error and at.query_params["archs"] == ",".join(SEVEN[:6])
+        # six train side by side, their metrics labelled by name under one line (long labels were cut)
+        run_until(at, lambda a: len(a.metric) == 12, what="six models")
+        assert [m.label for m in at.metric] == [label for a in SEVEN[:6]
+                                                for label in (display_name(a), "training (last 0)")]
+        assert text.get("en", "lab.metrics.compact") in [m.value for m in at.markdown]
         assert not at.exception
     finally:
         _close(at)
@@ -178,13 +183,23 @@ def test_a_removed_gate_is_an_empty_cell_in_its_place_not_a_flat_panel(lang):
         assert [cell["x0"], cell["x1"]] == pytest.approx(x) and [cell["y0"], cell["y1"]] == pytest.approx(y)
         words = notes[text.get(lang, "figures.gates.removed", gate=gate, value="1")]
         assert words["x"] == pytest.approx(sum(x) / 2) and words["y"] == pytest.approx(sum(y) / 2)
-        assert text.get(lang, "figures.gates.removed_title", model=name, gate=gate,
-                        words=text.get(lang, f"figures.panels.{gate}")) in notes
+        assert f"{name} {gate}" in notes  # five columns: short titles (model and symbol)
         # the gates it keeps stay on the LSTM's rows
         for g in others:
             assert domains[f"{name} {g}"][1] == domains[f"LSTM {g}"][1]
     assert [n for n in names if n.startswith("MGU ")] == ["MGU f"]  # the MGU's single gate
     assert len(layout["annotations"]) == len(names) + 2 * 3  # each panel's title; each removed cell's title, words
+    # five columns: no title runs into the next column's (model and symbol alone, the axis "time step")
+    assert not any(text.get(lang, "figures.panels.i") in n for n in notes) and "MGU" in notes
+    assert {layout[k]["title"]["text"] for k in layout if k.startswith("xaxis") and "title" in layout[k]} == {
+        text.get(lang, "figures.step_axis")}
+    # three columns: the titles say what each panel is, the removed one included
+    fig = gates_figure(_gates(("lstm", "lstm-nfg", "mgu")), np.zeros((12, 88), np.uint8), lang=lang)
+    notes = [a.text for a in fig.layout.annotations]
+    assert text.get(lang, "figures.gates.removed_title", model="LSTM-NFG", gate="f",
+                    words=text.get(lang, "figures.panels.f")) in notes
+    assert text.get(lang, "figures.gates.removed", gate="f", value="1") in notes
+    assert f"MGU f: {text.get(lang, 'figures.panels.f')}" in notes
 
 
 def test_cifg_draws_its_coupled_input_gate_with_what_it_is():

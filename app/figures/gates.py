@@ -22,6 +22,9 @@ from core.units import UNITS
 
 STEP_AXIS = {"x": "step"}  # trace meta: its x axis is the time step (``add_cursor`` finds it)
 REMOVED_FILL = "#f2f2f2"  # a removed gate's empty cell: paler than any colour scale's end
+# More columns than this (the Lab trains up to six): titles are the model and the symbol alone
+# ("GRU z"); the words ran into the next column's. Hover and colour bars still say them.
+COMPACT_OVER = 3
 
 
 def panels_for(arch: str, candidate: bool = False) -> tuple[str, ...]:
@@ -49,11 +52,13 @@ def coupled(arch: str, panel: str) -> bool:
     return panel == "i" and "cifg" in UNITS[arch].switches
 
 
-def removed_cell(grid: Grid, row: int, col: int, gate: str, value: float, name: str, lang: str) -> dict:
+def removed_cell(grid: Grid, row: int, col: int, gate: str, value: float, name: str, lang: str,
+                 compact: bool = False) -> dict:
     """An empty cell for a removed gate: a pale panel with the words in its middle, in paper
     coordinates (plotly draws no axes for a cell without a trace, so nothing reads as data)."""
-    grid.title(row, col, text.get(lang, "figures.gates.removed_title", model=name, gate=symbol(gate),
-                                  words=text.get(lang, "figures.panels." + gate)))
+    grid.title(row, col, f"{name} {symbol(gate)}" if compact else text.get(
+        lang, "figures.gates.removed_title", model=name, gate=symbol(gate),
+        words=text.get(lang, "figures.panels." + gate)))
     (x0, x1), (y0, y1) = grid.cols[col - 1], grid.rows[row - 1]
     words = text.get(lang, "figures.gates.removed", gate=symbol(gate), value=f"{value:g}")
     return {"shape": {"type": "rect", "xref": "paper", "yref": "paper", "x0": x0, "x1": x1, "y0": y0, "y1": y1,
@@ -61,7 +66,8 @@ def removed_cell(grid: Grid, row: int, col: int, gate: str, value: float, name: 
                       "layer": "below", "name": f"removed {name} {symbol(gate)}"},
             "annotation": {"text": words, "xref": "paper", "yref": "paper", "x": (x0 + x1) / 2, "y": (y0 + y1) / 2,
                            "xanchor": "center", "yanchor": "middle", "showarrow": False,
-                           "font": {"size": 13, "color": "#2a3f5f"}, "name": f"removed {name} {symbol(gate)}"}}
+                           "font": {"size": 11 if compact else 13, "color": "#2a3f5f"},
+                           "name": f"removed {name} {symbol(gate)}"}}
 
 
 def symbol(panel: str) -> str:
@@ -129,27 +135,32 @@ def gates_figure(models: dict, roll: np.ndarray, start: int = 0, candidate: bool
                 v_gap=0.35 / n_rows, share_x=True)
     lo, hi = key_range(roll)
     traces, shapes, notes = [], [], []
+    compact = len(archs) > COMPACT_OVER
     for col, arch in enumerate(archs, start=1):
         name = model_name(arch, lang)
         traces.append({**roll_trace(roll, start, lo, hi, lang), **grid.ref(1, col)})
-        grid.title(1, col, text.get(lang, "figures.gates.roll_title", model=name))
+        grid.title(1, col, name if compact else text.get(lang, "figures.gates.roll_title", model=name))
         grid.y(1, col, title={"text": text.get(lang, "figures.pitch") if col == 1 else ""},
                **pitch_axis(lo, hi))
         for row, (panel, gone) in enumerate(rows[arch], start=2):
             if gone is not None:
-                cell = removed_cell(grid, row, col, panel, gone, name, lang)
+                cell = removed_cell(grid, row, col, panel, gone, name, lang, compact)
                 shapes.append(cell["shape"])
                 notes.append(cell["annotation"])
                 continue
             traces.append({**unit_trace(models[arch][panel], start, panel, arch, lang),
                            **grid.ref(row, col)})
-            note = (text.get(lang, "figures.gates.no_gates", model=name) if arch == "tanh"
-                    else text.get(lang, "figures.gates.coupled", model=name) if coupled(arch, panel)
-                    else f"{name} {panel_title(panel, lang)}")
+            if compact:
+                note = f"{name} i = 1 − f" if coupled(arch, panel) else f"{name} {symbol(panel)}"
+            else:
+                note = (text.get(lang, "figures.gates.no_gates", model=name) if arch == "tanh"
+                        else text.get(lang, "figures.gates.coupled", model=name) if coupled(arch, panel)
+                        else f"{name} {panel_title(panel, lang)}")
             grid.title(row, col, note)
             grid.y(row, col, title={"text": text.get(lang, "figures.unit") if col == 1 else ""})
         last = max((r for r, (_, gone) in enumerate(rows[arch], start=2) if gone is None), default=1)
-        grid.x(last, col, title={"text": text.get(lang, "figures.time_axis")})
+        if last == 1 + len(rows[arch]):  # under a removed cell's title it would cover it: left out
+            grid.x(last, col, title={"text": text.get(lang, "figures.step_axis" if compact else "figures.time_axis")})
     kinds = {"roll"} | {kind_of(a, p) for a in archs for p in panels[a]}
     cells = [models[a][p] for a in archs for p in panels[a] if kind_of(a, p) == "cell"]
     layout = grid.layout(height=row_height * n_rows + 90, uirevision="gates", **PAPER,
