@@ -162,7 +162,7 @@ def _values() -> dict:
     start = st.session_state["url_settings"]
     values = {f.name: st.session_state.get(PREFIX + f.name, start[f.name]) for f in fields(LabSettings)}
     chosen = {a for group, options in ARCH_GROUPS.items()
-              for a in st.session_state.get(PREFIX + group, [a for a in start["archs"] if a in options])}
+              for a in st.session_state.get(PREFIX + group, [u for u in start["archs"] if u in options])}
     values["archs"] = [a for a in ALL_ARCHS if a in chosen]  # the groups' units, in the choosers' order
     return values
 
@@ -181,15 +181,16 @@ def settings_sidebar() -> LabSettings:
             st.warning(t(key, **values))
         values = _values() if hidden() else _widgets()
         n = len(values["archs"])
-        try:
-            if n > MAX_LAB_MODELS:  # said in the page's language; the widgets keep every choice
-                raise ValueError(t("lab.settings.too_many", n=n, limit=MAX_LAB_MODELS, extra=n - MAX_LAB_MODELS))
-            settings = LabSettings(**{**values, "archs": tuple(values["archs"])})
-            st.session_state["good_settings"] = settings
-        except ValueError as e:  # the widgets allow two: no unit chosen, or too many
-            st.error(str(e) if n > MAX_LAB_MODELS else t("lab.settings.invalid", error=e) if n else
-                     t("lab.settings.no_archs"))
+        if n > MAX_LAB_MODELS:  # said in the page's language; the widgets keep every choice
+            st.error(t("lab.settings.too_many", n=n, limit=MAX_LAB_MODELS, extra=n - MAX_LAB_MODELS))
             settings = st.session_state.get("good_settings", LabSettings())
+        else:
+            try:
+                settings = LabSettings(**{**values, "archs": tuple(values["archs"])})
+                st.session_state["good_settings"] = settings
+            except ValueError as e:  # the only other one the widgets allow: no unit chosen
+                st.error(t("lab.settings.invalid", error=e) if n else t("lab.settings.no_archs"))
+                settings = st.session_state.get("good_settings", LabSettings())
         if not hidden():
             _model_sizes(settings)
     st.query_params.update(settings.to_params())
