@@ -16,7 +16,7 @@ from core.training.settings import LabSettings
 from core.units import ARCHS, UNITS, VARIANT_ARCHS, VARIANTS, display_name
 from core.units.registry import HIGHLIGHT
 from tests.apptest import decode, new_app
-from tests.test_app import ready, run_until
+from tests.test_app import ready, run_until, updates
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 LINK = ("lstm", "lstm-nfg", "mgu")
@@ -63,6 +63,10 @@ def test_a_link_trains_exactly_its_units_and_round_trips(linked):
     # every unit's cost line and loss lines
     costs = [c.value for c in at.caption if "multiply-adds per step" in c.value]
     assert len(costs) == len(LINK)
+    # and they train: one Step is one update of each
+    before = updates(at)
+    at.button(key="step").click().run()
+    assert len(before) == len(LINK) and updates(at) == [n + 1 for n in before]
     names = {t["name"] for c in _charts(at) for t in c["data"] if "name" in t}
     assert {f"{display_name(a)} {kind}" for a in LINK for kind in ("train", "valid")} <= names
 
