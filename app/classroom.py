@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import numpy as np
 
 from core.training.settings import LabSettings
-from core.units import ARCHS
+from core.units import ALL_ARCHS
 
 KEY_ENV = "GATELAB_TEACHER_KEY"
 REPLICA_ENV = "GATELAB_REPLICA"  # "r2 of 3", set by deploy/serve.py for each replica it starts
@@ -156,7 +156,7 @@ class Row:
     number: int
     name: str
     dataset: str                 # the registry name (core.music.data)
-    archs: tuple                 # the units it trains, in ``core.units.ARCHS`` order
+    archs: tuple                 # the units it trains, in ``core.units.ALL_ARCHS`` order
     settings: dict               # its LabSettings as URL parameters (the link to its setup)
     running: bool = False
     steps: int | None = None     # shared updates so far (None: no numbers yet)
@@ -190,7 +190,7 @@ def row_of(client, student: Student) -> Row | None:
     status, numbers = client.status or {}, client.numbers
     if numbers is not None and numbers["status"].get("generation") != status.get("generation"):
         numbers = None  # the numbers of models a reset replaced
-    archs = tuple(a for a in ARCHS if a in (numbers["metrics"] if numbers else settings["archs"]))
+    archs = tuple(a for a in ALL_ARCHS if a in (numbers["metrics"] if numbers else settings["archs"]))
     row = Row(student.number, student.name, settings["dataset"], archs, params,
               running=bool(status.get("running")))
     if numbers is None:
@@ -220,7 +220,7 @@ def ranking(rows: list[Row], top: int = RANKED) -> dict[str, dict[str, list[tupl
             if math.isfinite(nll):
                 out.setdefault(row.dataset, {}).setdefault(arch, []).append((row, nll))
     return {d: {a: sorted(v, key=lambda rn: (rn[1], rn[0].number))[:top]
-                for a, v in sorted(units.items(), key=lambda kv: ARCHS.index(kv[0]))}
+                for a, v in sorted(units.items(), key=lambda kv: ALL_ARCHS.index(kv[0]))}
             for d, units in out.items()}
 
 

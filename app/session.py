@@ -101,6 +101,7 @@ def ensure_worker(settings: dict, dataset=None, dataset_key: str = "") -> LabCli
         client.wanted = wanted
     elif client.wanted != wanted:
         client.wanted = wanted
+        _expect_reset()
         command(lambda c: c.reset(settings, dataset, timeout=protocol.RESET_WAIT_S))  # the page polls
     return client
 
@@ -172,6 +173,7 @@ def compute(name: str, *args, failed: str = "common.worker.failed",
 
 
 PENDING_KEY = "transport_pending"  # (running wanted, deadline) after Play / Pause
+RESET_KEY = "reset_pending"  # (generation before, deadline) after Reset or a change of settings
 
 
 def play() -> None:
@@ -190,16 +192,28 @@ def _expect(running: bool) -> None:
     st.session_state[PENDING_KEY] = (running, time.monotonic() + protocol.PENDING_S)
 
 
+def _expect_reset() -> None:
+    """Keep the page refreshing until the worker's status shows the new models (a generation
+    after the one before). Building them may take longer than the reset's request waits (six
+    models, a loaded machine): a paused page that stopped asking would show the old models
+    until the next click."""
+    st.session_state[RESET_KEY] = (status().get("generation"), time.monotonic() + protocol.PENDING_S)
+
+
 def pending() -> bool:
-    """Whether a Play or Pause still waits for the worker to confirm it; forgets it once the
-    status agrees or the wait is over."""
-    held = st.session_state.get(PENDING_KEY)
-    if held is None:
+    """Whether a Play, Pause or Reset still waits for the worker to confirm it; forgets each once
+    the status agrees or the wait is over."""
+    transport, reset = st.session_state.get(PENDING_KEY), st.session_state.get(RESET_KEY)
+    if transport is None and reset is None:
         return False
-    if bool(status().get("running")) == held[0] or time.monotonic() > held[1]:
+    now, s = time.monotonic(), status()
+    if transport is not None and (bool(s.get("running")) == transport[0] or now > transport[1]):
         del st.session_state[PENDING_KEY]
-        return False
-    return True
+        transport = None
+    if reset is not None and (s.get("generation") != reset[0] or now > reset[1]):
+        del st.session_state[RESET_KEY]
+        reset = None
+    return transport is not None or reset is not None
 
 
 def step() -> None:
@@ -207,6 +221,7 @@ def step() -> None:
 
 
 def reset() -> None:
+    _expect_reset()
     command(lambda c: c.reset(c.settings, c.dataset, timeout=protocol.RESET_WAIT_S))
 
 

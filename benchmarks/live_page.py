@@ -1,11 +1,12 @@
 """How live is the Lab page? Measured in headless Chromium against a real `streamlit run`.
 
 Records: seconds from the Play click to the first loss chart with a trained point; distinct
-metric values the browser shows per second while three ~20k-parameter models train on the
-built-in corpus (target >= 2); seconds from a Pause click until the numbers stop (target < 1).
+metric values the browser shows per second while the Lab's ~20k-parameter models (the paper's
+three, or ``--archs``: up to six, units taken apart included) train on the built-in corpus
+(target >= 2); seconds from a Pause click until the numbers stop (target < 1).
 
     .venv/bin/python benchmarks/live_page.py [--seconds 10] [--cycles 3] [--sessions 1]
-        [--note "what changed"] [--write docs/dashboard.md]
+        [--archs lstm,lstm-nfg,lstm-cifg,mgu,gru,tanh] [--note "what changed"] [--write docs/dashboard.md]
 
 Everything (browser, server, workers) runs on this machine, so its other load counts: the
 result records the load average before the run, and each quantity is the median over several
@@ -25,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -110,8 +112,11 @@ def wait_for(condition, timeout: float, what: str, poll: float = 0.2):
         time.sleep(poll)
 
 
-def open_lab(browser, url: str, timeout_s: float = 90.0):
-    """A new page on the Lab, waiting until the models are built (the metrics show)."""
+def open_lab(browser, url: str, timeout_s: float = 90.0, archs: str = ""):
+    """A new page on the Lab (training ``archs``, comma-separated, when given: ``?archs=``),
+    waiting until the models are built (the metrics show)."""
+    if archs:
+        url = f"{url}/?{urllib.parse.urlencode({'archs': archs})}"
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -271,7 +276,9 @@ def write_row(result: dict, path: Path, note: str = "") -> None:
         values = result["all"][k]
         spread = f" ({min(values)}-{max(values)})" if len(values) > 1 else ""
         return f"{result[k]}{spread}"
-    when = time.strftime('%Y-%m-%d %H:%M') + (f" ({note})" if note else "")
+    models = f"{len(result['archs'].split(','))} models: {result['archs']}" if result.get("archs") else ""
+    remarks = "; ".join(r for r in (models, note) if r)
+    when = time.strftime('%Y-%m-%d %H:%M') + (f" ({remarks})" if remarks else "")
     row = (f"| {when} | {result['sessions']} | {result['cycles']} | {result['load_before']} | "
            f"{cell('play_to_first_chart_s')} | {cell('refreshes_per_s')} | "
            f"{cell('pause_to_stop_s')} | {cell('training_steps_per_s')} |")
@@ -286,17 +293,20 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=1, help="browser pages training at once")
     parser.add_argument("--cycles", type=int, default=3,
                         help="Reset -> Play -> Pause cycles measured (medians reported)")
+    parser.add_argument("--archs", default="",
+                        help="the units each page trains, comma-separated (the Lab's ?archs=; default: its three)")
     parser.add_argument("--note", default="", help="a remark for the results row (what changed)")
     parser.add_argument("--write", type=Path, help="append the result to this markdown file")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     with streamlit_server() as url, open_browser() as browser:
-        pages = [open_lab(browser, url)[0] for _ in range(args.sessions)]
+        pages = [open_lab(browser, url, archs=args.archs)[0] for _ in range(args.sessions)]
         for extra in pages[1:]:
             click(extra, "Play")
         result = measure_cycles(pages[0], args.seconds, args.cycles)
     result.update(sessions=args.sessions, cycles=args.cycles, seconds_counted=args.seconds,
-                  load_before=round(load_before, 1), cores=os.cpu_count())
+                  load_before=round(load_before, 1), load_after=round(os.getloadavg()[0], 1),
+                  cores=os.cpu_count(), archs=args.archs)
     print(json.dumps(result))
     if args.write:
         write_row(result, args.write, args.note)

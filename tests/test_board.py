@@ -148,6 +148,17 @@ def test_the_ranking_is_per_dataset_and_unit_lowest_first():
     assert [(r.name, nll) for r, nll in ranked["jsb"]["gru"]] == [("E", 7.5)]
 
 
+def test_a_student_training_units_taken_apart_is_a_row_and_ranked():
+    """A Lab may train any six units (issue 29): the board keeps every one of them, in the
+    choosers' order, and ranks each (a unit outside the paper's three once stopped the board)."""
+    roster = Roster()
+    v = {"lstm-nfg": np.array([[0, 0, 60.0], [10, 1, 8.0]]), "mgu": np.array([[0, 0, 60.0], [10, 1, 9.0]]),
+         "lstm": np.array([[0, 0, 60.0], [10, 1, 9.5]])}
+    rows = board_rows({"a": client(archs=tuple(v), valid=v)}, roster)
+    assert rows[0].archs == ("lstm", "lstm-nfg", "mgu") and rows[0].best["lstm-nfg"] == 8.0
+    assert list(ranking(rows)["chorales"]) == ["lstm", "lstm-nfg", "mgu"]
+
+
 def test_the_setup_link_is_the_settings_only():
     roster = Roster()
     row = row_of(client(), roster.enroll("s", "Ada"))

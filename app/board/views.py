@@ -54,7 +54,7 @@ def live_board() -> None:
         if not rows:
             st.info(t("board.empty"))
             return
-        archs = [a for a in board.ARCHS if any(a in r.archs for r in rows)]
+        archs = [a for a in board.ALL_ARCHS if any(a in r.archs for r in rows)]  # units taken apart too
         chart, ranks = st.columns([3, 2] if display.projector() else [2, 1])  # projector: larger type
         with chart:
             st.markdown(f"**{t('board.chart')}**")

@@ -1,8 +1,11 @@
 """The Lab's settings widgets: one ``LabSettings``, each field a widget and a URL parameter.
 
 The URL is read once per session (a shared link reproduces a setup) and rewritten on every
-run, so the address bar always describes what is training. Teacher mode (``?teacher=1`` or
-``?hide=settings``, see ``app/teacher.py``) hides the widgets: the URL's settings stay.
+run, so the address bar always describes what is training. The units are chosen in one
+multiselect per group (``ARCH_GROUPS``): the paper's three, then the units taken apart from
+each of them (``?archs=lstm,lstm-nfg,mgu`` fills the three); more than ``MAX_LAB_MODELS`` is
+said and kept in the widgets (nothing is lost) while the models before the change train on.
+Teacher mode (``?teacher=1`` or ``?hide=settings``, see ``app/teacher.py``) hides the widgets: the URL's settings stay.
 """
 from dataclasses import asdict, fields
 
@@ -17,7 +20,8 @@ from app.worker import pool
 from core.music.data import BUILTIN_DATASETS, available_datasets, dataset_choices, dataset_from_midi
 from core.music.midi import MAX_MIDI_FILES, MidiError, upload_limit_mb
 from core.music.rolls import DataError
-from core.training.settings import ARCHS, OPTIMIZERS, LabSettings
+from core.training.settings import MAX_LAB_MODELS, OPTIMIZERS, LabSettings
+from core.units import ALL_ARCHS, ARCHS, UNITS, VARIANT_ARCHS, family_of
 from core.units.spec import VARIANTS
 
 PREFIX = "setting_"  # widget keys: setting_<field>
@@ -33,7 +37,13 @@ NUMBERS = {
     "eval_every": (1, 10_000, 1, None),
 }
 HELP = ("budget", "lr", "eval_every")  # the fields with a help text (lab.help.<field>)
-CHOICES = {"archs": ARCHS, "variant": VARIANTS, "optimizer": OPTIMIZERS}
+CHOICES = {"archs": ALL_ARCHS, "variant": VARIANTS, "optimizer": OPTIMIZERS}
+# The units' choosers: widget key suffix -> its options. The paper's three (setting_archs), then
+# the units taken apart, one multiselect per unit they were taken from, in the order of the models'
+# columns (setting_archs_lstm: the LSTM's variants; setting_archs_gru: the MGU), labelled
+# lab.units.<arch> under lab.settings.taken_apart.
+ARCH_GROUPS = {"archs": ARCHS, **{f"archs_{base}": tuple(a for a in VARIANT_ARCHS if family_of(a) == base)
+                                  for base in dict.fromkeys(family_of(a) for a in VARIANT_ARCHS)}}
 UPLOAD = "midi"  # the data registry's name for the user's own MIDI files
 
 
@@ -55,12 +65,30 @@ def dataset_options() -> dict[str, str]:
     return {name: label(name) for name in [*dataset_choices(), UPLOAD]}
 
 
+def url_archs(raw: str) -> tuple[list[str], list[str]]:
+    """The units a URL's ``archs`` names, as (known ones in the choosers' order, unknown ones as written)."""
+    named = [a.strip() for a in str(raw).split(",") if a.strip()]
+    return [a for a in ALL_ARCHS if a in named], [a for a in dict.fromkeys(named) if a not in UNITS]
+
+
+def _url_problem(name: str, value: str) -> tuple[str, dict]:
+    """(text key, values) for one URL setting ``LabSettings.from_params`` ignored: kept as a key,
+    so a later switch of language rewords it."""
+    if name == "archs":
+        known, unknown = url_archs(value)
+        if unknown:
+            return "lab.url.archs_unknown", {"value": value, "unknown": ", ".join(unknown),
+                                             "choices": ", ".join(ALL_ARCHS)}
+        if len(known) > MAX_LAB_MODELS:
+            return "lab.url.archs_too_many", {"value": value, "n": len(known), "limit": MAX_LAB_MODELS,
+                                              "extra": len(known) - MAX_LAB_MODELS}
+    if name in CHOICES:
+        return "lab.url.choices", {"name": name, "value": value, "choices": ", ".join(CHOICES[name])}
+    return "lab.url.ignored", {"name": name, "value": value}
+
+
 def _url_problems(params: dict, ignored) -> list[tuple[str, dict]]:
-    """(text key, values) for each URL setting ``LabSettings.from_params`` ignored: kept as
-    keys, so a later switch of language rewords them."""
-    return [("lab.url.choices", {"name": name, "value": params[name], "choices": ", ".join(CHOICES[name])})
-            if name in CHOICES else ("lab.url.ignored", {"name": name, "value": params[name]})
-            for name in ignored]
+    return [_url_problem(name, params[name]) for name in ignored]
 
 
 def load_url_once() -> None:
@@ -84,6 +112,9 @@ def load_url_once() -> None:
                 problems.append(("lab.url.clamped", {"name": name, "value": f"{value:g}", **limits}))
                 value = used
         start[name] = list(value) if name == "archs" else value
+    known, unknown = url_archs(params.get("archs", ""))
+    if "archs" in ignored and not unknown and len(known) > MAX_LAB_MODELS:
+        start["archs"] = known  # all of them in the choosers: the user removes some, nothing is lost
     st.session_state["url_settings"] = start
     st.session_state["url_problems"] = problems
     st.session_state["url_loaded"] = True
@@ -98,8 +129,17 @@ def _widgets() -> dict:
     k, datasets, now = PREFIX, dataset_options(), _values()
     st.selectbox(t("lab.settings.dataset"), list(datasets), format_func=datasets.get, key=k + "dataset",
                  index=list(datasets).index(now["dataset"]) if now["dataset"] in datasets else 0)
-    st.multiselect(t("lab.settings.archs"), ARCHS, format_func=model_name, key=k + "archs",
-                   default=now["archs"])
+    units = table("lab.units")  # fixed now: a format_func may be called outside this run (AppTest)
+    for group, options in ARCH_GROUPS.items():
+        chosen = [a for a in now["archs"] if a in options]
+        if group == "archs":
+            st.multiselect(t("lab.settings.archs"), options, format_func=model_name, key=k + group,
+                           default=chosen, help=t("lab.settings.archs_help", limit=MAX_LAB_MODELS))
+        else:
+            base = model_name(family_of(options[0]))
+            st.multiselect(t("lab.settings.taken_apart", unit=base), options, format_func=units.get,
+                           key=k + group, default=chosen, placeholder=t("lab.settings.taken_apart_none"),
+                           help=t("lab.settings.taken_apart_help", unit=base))
     st.radio(t("lab.settings.variant"), VARIANTS, format_func=table("lab.variants").get,
              key=k + "variant", index=VARIANTS.index(now["variant"]))
     for name, (low, high, step, fmt) in NUMBERS.items():
@@ -120,7 +160,11 @@ def _values() -> dict:
     """The settings' current values by field name: the widgets', or the URL's before they are
     drawn or when they are hidden."""
     start = st.session_state["url_settings"]
-    return {f.name: st.session_state.get(PREFIX + f.name, start[f.name]) for f in fields(LabSettings)}
+    values = {f.name: st.session_state.get(PREFIX + f.name, start[f.name]) for f in fields(LabSettings)}
+    chosen = {a for group, options in ARCH_GROUPS.items()
+              for a in st.session_state.get(PREFIX + group, [u for u in start["archs"] if u in options])}
+    values["archs"] = [a for a in ALL_ARCHS if a in chosen]  # the groups' units, in the choosers' order
+    return values
 
 
 def settings_sidebar() -> LabSettings:
@@ -136,13 +180,17 @@ def settings_sidebar() -> LabSettings:
         for key, values in st.session_state.get("url_problems", []):
             st.warning(t(key, **values))
         values = _values() if hidden() else _widgets()
-        try:
-            settings = LabSettings(**{**values, "archs": tuple(values["archs"])})
-            st.session_state["good_settings"] = settings
-        except ValueError as e:  # the only one the widgets allow: no architecture chosen
-            st.error(t("lab.settings.invalid", error=e) if values["archs"] else
-                     t("lab.settings.no_archs"))
+        n = len(values["archs"])
+        if n > MAX_LAB_MODELS:  # said in the page's language; the widgets keep every choice
+            st.error(t("lab.settings.too_many", n=n, limit=MAX_LAB_MODELS, extra=n - MAX_LAB_MODELS))
             settings = st.session_state.get("good_settings", LabSettings())
+        else:
+            try:
+                settings = LabSettings(**{**values, "archs": tuple(values["archs"])})
+                st.session_state["good_settings"] = settings
+            except ValueError as e:  # the only other one the widgets allow: no unit chosen
+                st.error(t("lab.settings.invalid", error=e) if n else t("lab.settings.no_archs"))
+                settings = st.session_state.get("good_settings", LabSettings())
         if not hidden():
             _model_sizes(settings)
     st.query_params.update(settings.to_params())

@@ -1,4 +1,5 @@
-"""The Lab: tanh RNN, GRU and LSTM learn the same music side by side, gates and states in view.
+"""The Lab: tanh RNN, GRU and LSTM (or up to six units, the ones taken apart included) learn the
+same music side by side, gates and states in view.
 
 A projector shows the transport, the metrics, the loss chart and the gates; teacher mode
 (``?teacher=1``) keeps the URL's settings and hides their widgets (``app/lab/controls.py``).
@@ -6,12 +7,13 @@ A projector shows the transport, the metrics, the loss chart and the gates; teac
 import streamlit as st
 
 from app import display, model_files, session
-from app.equations import READOUT, equations, note
+from app.equations import READOUT, highlighted, note
 from app.figures.common import model_name
 from app.guide_text import short_guide
 from app.i18n import lang, t
 from app.lab import controls, views
 from core.lab.protocol import too_large
+from core.units import family_of
 
 projector = display.projector()
 st.title(t("lab.title"))
@@ -49,8 +51,11 @@ if projector:
 with st.expander(t("equations.title"), expanded=False):
     for arch in settings.archs:
         st.markdown(f"**{model_name(arch)}** — {note(arch, settings.variant, lang())}")
-        for line in equations(arch, settings.variant):
+        lines = highlighted(arch, settings.variant)
+        for line, _ in lines:
             st.latex(line)
+        if any(changed for _, changed in lines):  # a unit taken apart: what it changed, highlighted
+            st.caption(t("equations.changed", model=model_name(arch), base=model_name(family_of(arch))))
     st.markdown(t("equations.all_three"))
     for line in READOUT:
         st.latex(line)

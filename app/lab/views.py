@@ -29,6 +29,9 @@ LOSS_X = ("updates", "seconds")  # loss chart x axes (lab.loss.axes.<x>)
 LOSS_Y = Y_VIEWS  # its y ranges, "recent" first: the default (lab.loss.ranges.<name>)
 # core.lab.Lab.warnings() kinds; each is worded here from its numbers (lab.warnings.<kind>)
 WARNINGS = ("diverged", "too_high")
+# More models than this side by side (up to six): metric labels are the models' names, under one
+# line that says what the numbers are (the long labels were cut short in six columns).
+COMPACT_OVER = 3
 LISTEN_BPM = 120  # the validation window's audio: the datasets keep no tempo, only steps per beat
 PROFILE = bool(os.environ.get("GATELAB_PROFILE"))  # fragment timings on stderr (benchmarks)
 
@@ -157,12 +160,16 @@ def _metrics(metrics: dict, loss: dict) -> None:
         for col, (arch, m) in zip(st.columns(len(metrics)), metrics.items()):
             col.metric(model_name(arch), f"{m['valid_nll']:.3f}")
         return
+    compact = len(metrics) > COMPACT_OVER  # one line says what the numbers are; labels: names
+    if compact:
+        st.markdown(t("lab.metrics.compact"))
     cols = st.columns(len(metrics))
     for col, (arch, m) in zip(cols, metrics.items()):
         with col:
             name = model_name(arch)
-            st.metric(t("lab.metrics.valid", model=name), f"{m['valid_nll']:.3f}")
-            st.metric(t("lab.metrics.train", model=name, n=m["train_window"]),
+            st.metric(name if compact else t("lab.metrics.valid", model=name), f"{m['valid_nll']:.3f}")
+            st.metric(t("lab.metrics.train_compact" if compact else "lab.metrics.train", model=name,
+                        n=m["train_window"]),
                       "–" if m["train_window"] == 0 else f"{m['train_nll']:.3f}")
             st.caption(t("lab.metrics.details", updates=f"{m['updates']:,}", units=m["units"],
                          seconds=f"{m['seconds']:.1f}", params=f"{m['params']:,}")
