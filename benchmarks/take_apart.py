@@ -1,5 +1,5 @@
 """The lesson's moment of taking a gate out, timed as the page runs it: the LSTM with and without
-one gate on the long-memory task (``core.insight.take_apart``, the lesson's settings, the
+one gate on the long-memory task (``core.lab.take_apart``, the lesson's settings, the
 default budget of updates), chunk by chunk as the worker serves the page's requests.
 
     python benchmarks/take_apart.py [--gate f] [--updates 200] [--rounds 1]
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core.insight import take_apart
+from core.lab import take_apart
 
 
 def load() -> str:

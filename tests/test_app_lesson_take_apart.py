@@ -1,4 +1,4 @@
-"""The lesson's moment of taking a gate out (core/insight/take_apart.py, app/lesson/take_apart.py):
+"""The lesson's moment of taking a gate out (core/lab/take_apart.py, app/lesson/take_apart.py):
 one click trains the LSTM with and without the chosen gate on the long-memory task in this
 session's worker; the page draws both training curves and states a verdict worded from the
 final numbers. The worker's numbers are checked against the same training run here (same
@@ -11,7 +11,7 @@ import pytest
 
 from app import text
 from app.lesson import take_apart as page_take_apart
-from core.insight import take_apart
+from core.lab import take_apart
 from tests.apptest import decode, open_page
 
 PAGE = "lesson/lesson.py"

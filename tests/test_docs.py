@@ -6,8 +6,6 @@ import argparse
 import importlib
 import importlib.util
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -150,8 +148,10 @@ def test_the_pretrained_models_are_as_many_and_as_large_as_the_docs_say():
     fits = round(sum(m["wall_seconds"] for m in models) / 60)
     assert f"add up to {fits} minutes" in " ".join(readme.split())
     assert f"add up to {fits} minutes" in " ".join(upload.split())
-    table = subprocess.run([sys.executable, "scripts/train_pretrained.py", "--table"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    spec = importlib.util.spec_from_file_location("train_pretrained", ROOT / "scripts" / "train_pretrained.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    table = script.table()   # what --table prints (on a machine with FluidSynth, after the binding's own line)
     assert table.count("\n") > len(models) and table in upload
 
 

@@ -1,5 +1,5 @@
 """The lesson's moment of taking a gate out: one click trains the LSTM with and without a chosen
-gate on the long-memory task (``core.insight.take_apart``, in this session's worker, chunk by
+gate on the long-memory task (``core.lab.take_apart``, in this session's worker, chunk by
 chunk under a progress bar), then shows both loss curves, their final numbers side by side and
 one sentence of what the difference says, worded from the numbers (``sentence``).
 """
@@ -12,14 +12,14 @@ from app.figures import loss_figure
 from app.figures.common import model_name
 from app.i18n import lang, t
 from app.teacher import control, labels
-from core.insight import take_apart as core_take_apart
+from core.lab import take_apart as core_take_apart
 
 RESULT = "take_apart_result"   # session key: the last finished run's numbers
 
 
 def sentence(result: dict) -> str:
     """What the difference says, in the page's language: the verdict of the validation NLLs
-    (``core.insight.take_apart.verdict``) with the numbers it rests on."""
+    (``core.lab.take_apart.verdict``) with the numbers it rests on."""
     full, without = result["archs"]
     final = result["final"]
     kind = core_take_apart.verdict(final, full, without)

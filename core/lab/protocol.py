@@ -46,7 +46,7 @@ COMPUTE = {
     "sample": ("core.insight.sample", "sample"),
     "checkpoint_bytes": ("core.training.checkpoint", "to_bytes"),        # a Lab model, to download
     "read_checkpoint": ("core.training.checkpoint", "weights_from_bytes"),  # an uploaded file (bytes, no model)
-    "take_apart": ("core.insight.take_apart", "take_apart"),  # the lesson: the LSTM with and without a gate
+    "take_apart": ("core.lab.take_apart", "take_apart"),  # the lesson: the LSTM with and without a gate
 }
 MODELS_KEPT = 24       # models a worker keeps built for ``compute`` (pretrained sets, Lab snapshots)
 
