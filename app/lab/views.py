@@ -14,6 +14,7 @@ from app import display, session
 from app.choosers import loss_y_choice
 from app.figures import gates_figure, loss_figure, panels_for, prediction_figure, states_figure
 from app.figures.common import model_name
+from app.figures.gates import COMPACT_OVER  # more columns than this: compact titles and labels
 from app.figures.loss import Y_VIEWS
 from app.i18n import dataset_title, lang, t, table
 from app.teacher import url_value
@@ -29,9 +30,6 @@ LOSS_X = ("updates", "seconds")  # loss chart x axes (lab.loss.axes.<x>)
 LOSS_Y = Y_VIEWS  # its y ranges, "recent" first: the default (lab.loss.ranges.<name>)
 # core.lab.Lab.warnings() kinds; each is worded here from its numbers (lab.warnings.<kind>)
 WARNINGS = ("diverged", "too_high")
-# More models than this side by side (up to six): metric labels are the models' names, under one
-# line that says what the numbers are (the long labels were cut short in six columns).
-COMPACT_OVER = 3
 LISTEN_BPM = 120  # the validation window's audio: the datasets keep no tempo, only steps per beat
 PROFILE = bool(os.environ.get("GATELAB_PROFILE"))  # fragment timings on stderr (benchmarks)
 
@@ -160,7 +158,9 @@ def _metrics(metrics: dict, loss: dict) -> None:
         for col, (arch, m) in zip(st.columns(len(metrics)), metrics.items()):
             col.metric(model_name(arch), f"{m['valid_nll']:.3f}")
         return
-    compact = len(metrics) > COMPACT_OVER  # one line says what the numbers are; labels: names
+    # More columns than the gate heatmaps' limit: metric labels are the models' names, under one
+    # line that says what the numbers are (the long labels were cut short in six columns).
+    compact = len(metrics) > COMPACT_OVER
     if compact:
         st.markdown(t("lab.metrics.compact"))
     cols = st.columns(len(metrics))
